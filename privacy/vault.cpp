@@ -1,0 +1,134 @@
+#include "privacy/vault.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "src/common/encoding.h"
+
+namespace comptoir::privacy {
+
+namespace {
+
+constexpr std::uint8_t kEnvelopeVersion = 1;
+constexpr std::size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr std::size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+static_assert(Vault::kOverhead == 1 + kNonce + kTag);
+
+void append_part(std::vector<std::uint8_t>& out, std::string_view part) {
+  const auto n = static_cast<std::uint32_t>(part.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(n >> shift));
+  out.insert(out.end(), part.begin(), part.end());
+}
+
+std::vector<std::uint8_t> key_associated_data(std::string_view subject_id) {
+  std::vector<std::uint8_t> ad;
+  append_part(ad, "comptoir.subject-key.v1");
+  append_part(ad, subject_id);
+  return ad;
+}
+
+std::vector<std::uint8_t> seal_with(const std::uint8_t* key, std::span<const std::uint8_t> ad,
+                                    std::span<const std::uint8_t> plaintext) {
+  std::vector<std::uint8_t> out(1 + kNonce + plaintext.size() + kTag);
+  out[0] = kEnvelopeVersion;
+  randombytes_buf(out.data() + 1, kNonce);
+  unsigned long long clen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + 1 + kNonce, &clen, plaintext.data(),
+                                             plaintext.size(), ad.data(), ad.size(), nullptr,
+                                             out.data() + 1, key);
+  out.resize(1 + kNonce + clen);
+  return out;
+}
+
+// Opens into `out` (which must hold envelope.size() - kOverhead bytes).
+bool open_with(const std::uint8_t* key, std::span<const std::uint8_t> ad,
+               std::span<const std::uint8_t> envelope, std::uint8_t* out) {
+  if (envelope.size() < Vault::kOverhead || envelope[0] != kEnvelopeVersion) return false;
+  unsigned long long mlen = 0;
+  return crypto_aead_xchacha20poly1305_ietf_decrypt(
+             out, &mlen, nullptr, envelope.data() + 1 + kNonce, envelope.size() - 1 - kNonce,
+             ad.data(), ad.size(), envelope.data() + 1, key) == 0;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> field_associated_data(std::string_view subject_id, const FieldPlace& place) {
+  std::vector<std::uint8_t> ad;
+  append_part(ad, "comptoir.field.v1");
+  append_part(ad, subject_id);
+  append_part(ad, place.table);
+  append_part(ad, place.column);
+  append_part(ad, place.row);
+  return ad;
+}
+
+Vault::Vault(storage::SubjectKeyStore& store, const SecretBytes& wrapping_key, const Clock& clock)
+    : store_(store), wrapping_key_(SecretBytes::copy_of(wrapping_key.span())), clock_(clock) {
+  ensure_sodium();
+}
+
+Result<std::string> Vault::create_subject() {
+  SecretBytes data_key = SecretBytes::random(32);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::string id = random_id("sub_", 16);
+    storage::WrappedSubjectKey row;
+    row.subject_id = id;
+    row.wrapped_key = seal_with(wrapping_key_.data(), key_associated_data(id), data_key.span());
+    row.created_at = unix_seconds(clock_.now());
+    auto st = store_.insert(row);
+    if (st) return id;
+    if (st.error().code != Errc::conflict) return std::unexpected(st.error());
+  }
+  return fail(Errc::internal, "could not allocate a unique subject id");
+}
+
+Result<SecretBytes> Vault::subject_key(const std::string& subject_id) {
+  auto row = store_.find(subject_id);
+  if (!row) return std::unexpected(row.error());
+  if (!row->has_value()) {
+    auto shredded = store_.is_shredded(subject_id);
+    if (!shredded) return std::unexpected(shredded.error());
+    if (*shredded) return fail(Errc::gone, "the subject's key was shredded");
+    return fail(Errc::not_found, "unknown subject");
+  }
+  const auto& wrapped = (*row)->wrapped_key;
+  if (wrapped.size() != kOverhead + 32) return fail(Errc::corrupt, "stored subject key has the wrong size");
+  SecretBytes key(32);
+  if (!open_with(wrapping_key_.data(), key_associated_data(subject_id), wrapped, key.data())) {
+    return fail(Errc::corrupt, "stored subject key does not open with this key-wrapping key");
+  }
+  return key;
+}
+
+Result<std::vector<std::uint8_t>> Vault::seal(const std::string& subject_id, const FieldPlace& place,
+                                              std::string_view plaintext) {
+  if (place.table.empty() || place.column.empty() || place.row.empty()) {
+    return fail(Errc::internal, "field place must name table, column and row");
+  }
+  if (plaintext.size() > kMaxPlaintext) return fail(Errc::invalid_argument, "field is too large to seal");
+  auto key = subject_key(subject_id);
+  if (!key) return std::unexpected(key.error());
+  return seal_with(key->data(), field_associated_data(subject_id, place), as_bytes(plaintext));
+}
+
+Result<std::string> Vault::open(const std::string& subject_id, const FieldPlace& place,
+                                std::span<const std::uint8_t> envelope) {
+  if (envelope.size() < kOverhead || envelope[0] != kEnvelopeVersion) {
+    return fail(Errc::crypto, "not a sealed field envelope");
+  }
+  auto key = subject_key(subject_id);
+  if (!key) return std::unexpected(key.error());
+  std::string out(envelope.size() - kOverhead, '\0');
+  if (!open_with(key->data(), field_associated_data(subject_id, place), envelope,
+                 reinterpret_cast<std::uint8_t*>(out.data()))) {
+    return fail(Errc::crypto, "sealed field failed authentication (altered, moved or foreign)");
+  }
+  return out;
+}
+
+Result<bool> Vault::shred(const std::string& subject_id) {
+  return store_.shred(subject_id, unix_seconds(clock_.now()));
+}
+
+}  // namespace comptoir::privacy

@@ -1,0 +1,63 @@
+// Vault: per-data-subject keys and the sealing of personal fields (crypto-shredding).
+// Each subject gets a random 32-byte data key, stored only wrapped (XChaCha20-Poly1305 under the
+// key-wrapping key, bound to the subject id). Every personal field is sealed with the subject's
+// key and associated data naming its place (subject, table, column, row), so a ciphertext moved
+// to another row, column or person does not open. Shredding deletes the wrapped key: every
+// field sealed under it becomes unreadable for good (Errc::gone).
+// Thread-safe: all state is in the database.
+//
+// Envelope format (version 1): 0x01 | nonce (24 bytes) | ciphertext | tag (16 bytes).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "src/common/env.h"
+#include "src/common/error.h"
+#include "src/common/secret.h"
+#include "storage/subject_key_store.h"
+
+namespace comptoir::privacy {
+
+// Where a sealed value lives. Components must not be empty.
+struct FieldPlace {
+  std::string_view table;
+  std::string_view column;
+  std::string_view row;
+};
+
+class Vault {
+ public:
+  Vault(storage::SubjectKeyStore& store, const SecretBytes& wrapping_key, const Clock& clock);
+
+  // Creates a subject with a fresh data key; returns its pseudonymous id ("sub_" + 32 hex).
+  Result<std::string> create_subject();
+
+  // Errc::not_found: unknown subject; Errc::gone: the subject's key was shredded.
+  Result<std::vector<std::uint8_t>> seal(const std::string& subject_id, const FieldPlace& place,
+                                         std::string_view plaintext);
+  // As seal, plus Errc::crypto when the envelope was altered, moved, or sealed for another place.
+  Result<std::string> open(const std::string& subject_id, const FieldPlace& place,
+                           std::span<const std::uint8_t> envelope);
+
+  // Destroys the subject's key. Idempotent: returns false when there was no key left.
+  Result<bool> shred(const std::string& subject_id);
+
+  static constexpr std::size_t kOverhead = 1 + 24 + 16;
+  static constexpr std::size_t kMaxPlaintext = 1u << 20;
+
+ private:
+  Result<SecretBytes> subject_key(const std::string& subject_id);
+
+  storage::SubjectKeyStore& store_;
+  SecretBytes wrapping_key_;
+  const Clock& clock_;
+};
+
+// Associated data binding a value to its place; exposed for tests and re-implementers.
+std::vector<std::uint8_t> field_associated_data(std::string_view subject_id, const FieldPlace& place);
+
+}  // namespace comptoir::privacy

@@ -1,0 +1,271 @@
+#include "src/app/cli.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "src/app/data_dir.h"
+#include "src/app/serve.h"
+#include "src/common/env.h"
+#include "src/common/files.h"
+#include "src/common/log.h"
+#include "storage/token_store.h"
+
+namespace comptoir::app {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int report(const Error& e) {
+  std::fprintf(stderr, "comptoir: %s\n", e.message.c_str());
+  return e.code == Errc::config || e.code == Errc::invalid_argument ? kExitUsage : kExitFailure;
+}
+
+Result<config::Config> load_config(const std::string& path) {
+  auto cfg = config::load(path);
+  if (cfg) log::set_level(cfg->log.level);
+  return cfg;
+}
+
+std::string when(std::optional<std::int64_t> t) {
+  return t ? format_rfc3339(TimePoint(std::chrono::seconds(*t))) : "-";
+}
+
+int cmd_token_create(const std::string& config_path, const std::string& role_text, const std::string& label) {
+  access::Role role;
+  if (!access::parse_role(role_text, role)) {
+    std::fprintf(stderr, "comptoir: --role must be owner, operator or auditor\n");
+    return kExitUsage;
+  }
+  auto cfg = load_config(config_path);
+  if (!cfg) return report(cfg.error());
+  OpenDataDirOptions opts;
+  auto dd = open_data_dir(*cfg, opts);
+  if (!dd) return report(dd.error());
+  storage::TokenStore store(*dd->db);
+  access::TokenService tokens(store, dd->keys->api_tokens(), system_clock());
+  auto t = tokens.create(role, label);
+  if (!t) return report(t.error());
+  log::info("token.created", {{"token_id", t->info.id}, {"role", std::string(access::to_string(role))}});
+  // The token alone on stdout, so scripts can capture it: TOKEN=$(comptoir token create …)
+  std::cout << t->secret << std::endl;
+  return kExitOk;
+}
+
+int cmd_token_list(const std::string& config_path, bool as_json) {
+  auto cfg = load_config(config_path);
+  if (!cfg) return report(cfg.error());
+  auto dd = open_data_dir(*cfg, {});
+  if (!dd) return report(dd.error());
+  storage::TokenStore store(*dd->db);
+  access::TokenService tokens(store, dd->keys->api_tokens(), system_clock());
+  auto list = tokens.list();
+  if (!list) return report(list.error());
+  if (as_json) {
+    std::cout << "[";
+    bool first = true;
+    for (const auto& t : *list) {
+      std::cout << (first ? "" : ",") << "\n  {\"id\":\"" << t.id << "\",\"role\":\"" << access::to_string(t.role)
+                << "\",\"label\":\"" << log::json_escape(t.label) << "\",\"created_at\":\"" << when(t.created_at)
+                << "\",\"last_used_at\":" << (t.last_used_at ? "\"" + when(t.last_used_at) + "\"" : "null")
+                << ",\"revoked_at\":" << (t.revoked_at ? "\"" + when(t.revoked_at) + "\"" : "null") << "}";
+      first = false;
+    }
+    std::cout << (list->empty() ? "]" : "\n]") << std::endl;
+    return kExitOk;
+  }
+  std::printf("%-22s %-9s %-8s %-21s %-21s %s\n", "ID", "ROLE", "STATUS", "CREATED", "LAST USED", "LABEL");
+  for (const auto& t : *list) {
+    std::printf("%-22s %-9s %-8s %-21s %-21s %s\n", t.id.c_str(), std::string(access::to_string(t.role)).c_str(),
+                t.revoked_at ? "revoked" : "active", when(t.created_at).c_str(), when(t.last_used_at).c_str(),
+                t.label.c_str());
+  }
+  return kExitOk;
+}
+
+int cmd_token_revoke(const std::string& config_path, const std::string& id) {
+  auto cfg = load_config(config_path);
+  if (!cfg) return report(cfg.error());
+  auto dd = open_data_dir(*cfg, {});
+  if (!dd) return report(dd.error());
+  storage::TokenStore store(*dd->db);
+  access::TokenService tokens(store, dd->keys->api_tokens(), system_clock());
+  auto r = tokens.revoke(id);
+  if (!r) return report(r.error());
+  log::info("token.revoked", {{"token_id", id}});
+  std::printf(*r ? "revoked %s\n" : "%s was already revoked\n", id.c_str());
+  return kExitOk;
+}
+
+int cmd_init(const std::string& config_path) {
+  auto cfg = load_config(config_path);
+  if (!cfg) return report(cfg.error());
+  if (auto st = init_data_dir(*cfg); !st) return report(st.error());
+  std::printf("created data dir %s\n", cfg->data_dir.c_str());
+  return kExitOk;
+}
+
+int cmd_check_config(const std::string& config_path) {
+  auto cfg = config::load(config_path);
+  if (!cfg) {
+    std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
+    return kExitUsage;
+  }
+  std::printf("%s: ok\n", config_path.c_str());
+  return kExitOk;
+}
+
+int cmd_serve(const std::string& config_path) {
+  auto cfg = load_config(config_path);
+  if (!cfg) return report(cfg.error());
+  return serve(*cfg);
+}
+
+// The demo's config, written once into the demo data dir so the CLI can be pointed at it later.
+std::string demo_config_text(int port) {
+  return "// Written by `comptoir demo`. Edit freely; see docs/configuration.md.\n"
+         "{\n"
+         "  \"data_dir\": \".\",\n"
+         "  \"server\": { \"host\": \"127.0.0.1\", \"port\": " + std::to_string(port) + " },\n"
+         "  \"log\": { \"level\": \"info\" }\n"
+         "}\n";
+}
+
+int cmd_demo(const std::string& data_dir_arg, std::optional<int> port_override) {
+  const fs::path dir = fs::absolute(data_dir_arg).lexically_normal();
+  const fs::path config_path = dir / "comptoir.json";
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    auto cfg = config::parse(demo_config_text(port_override.value_or(8080)), "demo", dir);
+    if (!cfg) return report(cfg.error());
+    if (auto st = init_data_dir(*cfg); !st) return report(st.error());
+    if (auto st = files::write_new(config_path, demo_config_text(port_override.value_or(8080)), 0600); !st) {
+      return report(st.error());
+    }
+    std::fprintf(stderr, "comptoir: created demo data dir %s\n", dir.c_str());
+  } else if (!fs::exists(config_path, ec)) {
+    std::fprintf(stderr, "comptoir: %s exists but is not a demo data dir (no comptoir.json); choose another --data-dir\n",
+                 dir.c_str());
+    return kExitUsage;
+  }
+  auto cfg = load_config(config_path.string());
+  if (!cfg) return report(cfg.error());
+  if (port_override) cfg->server.port = *port_override;
+
+  ServeHooks hooks;
+  hooks.on_listening = [&](int port, access::TokenService& tokens) {
+    auto token = tokens.create(access::Role::owner, "demo owner token");
+    const std::string base = "http://" + cfg->server.host + ":" + std::to_string(port);
+    std::printf("\nComptoir demo is running.\n\n");
+    std::printf("  Shop page:    %s/\n", base.c_str());
+    std::printf("  Health:       %s/healthz   readiness: %s/readyz\n", base.c_str(), base.c_str());
+    std::printf("  Admin API:    %s/api/v1/\n", base.c_str());
+    if (token) {
+      std::printf("  Owner token:  %s\n\n", token->secret.c_str());
+      std::printf("  Try:  curl -H 'Authorization: Bearer %s' %s/api/v1/whoami\n", token->secret.c_str(), base.c_str());
+    } else {
+      std::printf("  (could not create an owner token: %s)\n", token.error().message.c_str());
+    }
+    std::printf("  More tokens:  comptoir token create -c %s --role operator\n\n", config_path.c_str());
+    std::printf("Press Ctrl-C to stop.\n");
+    std::fflush(stdout);
+  };
+  return serve(*cfg, hooks);
+}
+
+int cmd_version() {
+  const auto v = storage::library_versions();
+  std::printf("comptoir %s\n", COMPTOIR_VERSION);
+  std::printf("SQLCipher %s\n", v.sqlcipher.c_str());
+  std::printf("SQLite %s\n", v.sqlite.c_str());
+  std::printf("libsodium %s\n", sodium_version_string());
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  ::umask(077);  // every file Comptoir creates is private to its user
+  ensure_sodium();
+
+  CLI::App app{"Comptoir: privacy-first chat commerce for European shops"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("comptoir ") + COMPTOIR_VERSION);
+
+  std::string config_path;
+  auto add_config = [&](CLI::App* sub) {
+    sub->add_option("-c,--config", config_path, "configuration file (JSON, comments allowed)")->required();
+  };
+
+  auto* init = app.add_subcommand("init", "create the data dir, master key and encrypted database");
+  add_config(init);
+  auto* serve_cmd = app.add_subcommand("serve", "run the server");
+  add_config(serve_cmd);
+  auto* check = app.add_subcommand("check-config", "validate a configuration file (exit 0 or 2)");
+  add_config(check);
+
+  std::string demo_dir = "./demo-data";
+  int demo_port = 8080;
+  auto* demo = app.add_subcommand("demo", "create a demo data dir on first run and serve it");
+  demo->add_option("--data-dir", demo_dir, "demo data dir (default ./demo-data)");
+  auto* demo_port_opt = demo->add_option("--port", demo_port, "port (default 8080; 0 = any free port)")
+                            ->check(CLI::Range(0, 65535));
+
+  auto* token = app.add_subcommand("token", "manage admin API tokens");
+  token->require_subcommand(1);
+  std::string role, label;
+  bool list_json = false;
+  std::string revoke_id;
+  auto* tcreate = token->add_subcommand("create", "create a token and print it (once) on stdout");
+  add_config(tcreate);
+  tcreate->add_option("--role", role, "owner | operator | auditor")->required();
+  tcreate->add_option("--label", label, "a note to recognise the token by");
+  auto* tlist = token->add_subcommand("list", "list tokens (never their secrets)");
+  add_config(tlist);
+  tlist->add_flag("--json", list_json, "JSON output");
+  auto* trevoke = token->add_subcommand("revoke", "revoke a token by id");
+  add_config(trevoke);
+  trevoke->add_option("id", revoke_id, "token id (tok_…)")->required();
+
+  auto* version = app.add_subcommand("version", "print the version and linked library versions");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+
+  try {
+    if (init->parsed()) return cmd_init(config_path);
+    if (serve_cmd->parsed()) return cmd_serve(config_path);
+    if (check->parsed()) return cmd_check_config(config_path);
+    if (demo->parsed()) {
+      return cmd_demo(demo_dir, demo_port_opt->count() > 0 ? std::optional<int>(demo_port) : std::nullopt);
+    }
+    if (tcreate->parsed()) return cmd_token_create(config_path, role, label);
+    if (tlist->parsed()) return cmd_token_list(config_path, list_json);
+    if (trevoke->parsed()) return cmd_token_revoke(config_path, revoke_id);
+    if (version->parsed()) return cmd_version();
+  } catch (const std::exception& e) {
+    // A bug, not an expected failure: one line, no stack trace.
+    std::fprintf(stderr, "comptoir: internal error: %s\n", e.what());
+    return kExitFailure;
+  }
+  return kExitUsage;
+}
+
+}  // namespace comptoir::app

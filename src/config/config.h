@@ -1,0 +1,65 @@
+// The merchant's configuration: one JSON file (comments allowed), read strictly.
+// load() is the only way in; the result is immutable afterwards and may be read from any thread.
+// Every key is documented in docs/configuration.md and config/comptoir.example.json.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "src/common/error.h"
+#include "src/common/log.h"
+#include "src/common/secret.h"
+
+namespace comptoir::config {
+
+struct Timeouts {
+  int read_seconds = 10;        // receiving a request (headers and body)
+  int write_seconds = 10;       // sending a response
+  int keep_alive_seconds = 5;   // an idle keep-alive connection is closed after this
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;              // 0 = any free port (printed in the "listening" log line)
+  int threads = 8;              // worker threads
+  int max_queued = 256;         // accepted connections waiting for a worker; beyond: 503
+  std::size_t max_body_bytes = 4u << 20;
+  Timeouts timeouts;
+};
+
+enum class Argon2Strength { interactive, moderate, sensitive };
+
+struct KeyConfig {
+  // Where the master key comes from: the key file in the data dir (default), or a passphrase
+  // given through an environment variable, a file, or (discouraged) inline.
+  std::string passphrase_env;
+  std::optional<SecretBytes> passphrase;  // from key.passphrase or key.passphrase_file
+  Argon2Strength argon2 = Argon2Strength::moderate;
+
+  bool uses_passphrase() const { return !passphrase_env.empty() || passphrase.has_value(); }
+};
+
+struct LogConfig {
+  log::Level level = log::Level::info;
+};
+
+struct Config {
+  std::filesystem::path source;    // the file it was read from (empty if built in memory)
+  std::filesystem::path data_dir;  // absolute or relative to the working directory
+  ServerConfig server;
+  KeyConfig key;
+  LogConfig log;
+};
+
+// Reads and validates `path`. Errors (Errc::config) list every problem, one per line, each naming
+// its JSON path or the file's line and column.
+Result<Config> load(const std::filesystem::path& path);
+// Same for text already in memory; relative paths resolve against `base_dir`.
+Result<Config> parse(std::string_view text, std::string_view source_name,
+                     const std::filesystem::path& base_dir);
+
+std::string_view to_string(Argon2Strength s);
+
+}  // namespace comptoir::config

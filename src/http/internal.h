@@ -1,0 +1,45 @@
+// Internal to src/http: shared helpers for handlers. The one place where error codes become
+// HTTP statuses (status_for) and where error bodies get their shape.
+#pragma once
+
+#include <httplib.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "src/access/tokens.h"
+#include "src/common/error.h"
+#include "src/http/rate_limiter.h"
+#include "src/http/server.h"
+
+namespace comptoir::http {
+
+int status_for(Errc code);
+std::string_view code_for_status(int status);
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& body);
+// {"error":{"code":"…","message":"…","request_id":"…"}}
+void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message);
+void send_error(httplib::Response& res, const Error& error);
+
+std::string request_id_of(const httplib::Response& res);
+
+struct Context {
+  ServerOptions options;
+  Services services;
+  FailureLimiter auth_failures;
+};
+
+// Authenticates the bearer token and checks the role. On failure writes the 401/403/429 response
+// and returns nullopt.
+std::optional<access::Principal> authorize(Context& ctx, const httplib::Request& req,
+                                           httplib::Response& res,
+                                           std::initializer_list<access::Role> allowed);
+
+void install_routes(httplib::Server& server, Context& ctx);
+
+}  // namespace comptoir::http

@@ -1,0 +1,56 @@
+// The HTTP front door: cpp-httplib with TCP_NODELAY, a bounded worker pool (503 + Retry-After
+// when the queue is full), body-size limits (413), read/write/keep-alive timeouts, a request id on
+// every response, JSON error bodies, one catch-all per request, and structured access logs.
+// httplib types stay inside src/http/*.cpp.
+// Lifecycle: construct, bind(), then run() on one thread; stop() from any other thread makes
+// run() return after in-flight requests finish.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "src/access/tokens.h"
+#include "src/common/env.h"
+#include "src/common/error.h"
+
+namespace comptoir::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int threads = 8;
+  int max_queued = 256;
+  std::size_t max_body_bytes = 4u << 20;
+  int read_timeout_seconds = 10;
+  int write_timeout_seconds = 10;
+  int keep_alive_seconds = 5;
+  // Failed authentications allowed per client address per minute before 429.
+  int auth_failures_per_minute = 10;
+};
+
+struct Services {
+  access::TokenService* tokens = nullptr;
+  std::function<bool()> ready;  // true when the database answers
+  const Clock* clock = nullptr;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Services services);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listening socket; returns the port (useful with port 0). Errc::io on failure.
+  Result<int> bind();
+  // Serves until stop(); returns once every in-flight request has finished.
+  Status run();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace comptoir::http

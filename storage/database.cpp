@@ -1,0 +1,225 @@
+#include "storage/database.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "src/common/encoding.h"
+#include "src/common/log.h"
+#include "storage/migrations.h"
+#include "storage/sqlite.h"
+
+namespace comptoir::storage {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kPageSize = 4096;
+
+Result<std::string> single_text(sqlite3* db, std::string_view sql) {
+  Stmt s(db, sql);
+  auto r = s.step();
+  if (!r) return std::unexpected(r.error());
+  if (!*r) return std::string();
+  return s.text(0);
+}
+
+Result<std::int64_t> single_int(sqlite3* db, std::string_view sql) {
+  Stmt s(db, sql);
+  auto r = s.step();
+  if (!r) return std::unexpected(r.error());
+  if (!*r) return std::int64_t{0};
+  return s.int64(0);
+}
+
+int major_version(const std::string& v) {
+  int major = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') break;
+    major = major * 10 + (c - '0');
+  }
+  return major;
+}
+
+// Applies the key and the cipher settings. The settings are set explicitly so that a database
+// made by SQLCipher 3.4 (Debian 12) opens unchanged under SQLCipher 4.x: SQLCipher 3 defaults
+// (HMAC-SHA1 page MAC, PBKDF2 settings unused with a raw key) with a 4096-byte page.
+Status apply_key(sqlite3* db, const SecretBytes& key) {
+  if (key.size() != 32) return fail(Errc::internal, "database key must be 32 bytes");
+  // Raw key syntax: x'<64 hex digits>' — SQLCipher uses it as the AES key, skipping its KDF.
+  SecretBytes raw(3 + 64 + 1);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  raw.data()[0] = 'x';
+  raw.data()[1] = '\'';
+  for (std::size_t i = 0; i < 32; ++i) {
+    raw.data()[2 + 2 * i] = static_cast<std::uint8_t>(kDigits[key.data()[i] >> 4]);
+    raw.data()[3 + 2 * i] = static_cast<std::uint8_t>(kDigits[key.data()[i] & 0x0f]);
+  }
+  raw.data()[66] = '\'';
+  raw.data()[67] = 0;
+  const int rc = sqlite3_key_v2(db, "main", raw.data(), 67);
+  if (rc != SQLITE_OK) return std::unexpected(sqlite_error(db, rc, "set key"));
+  auto version = single_text(db, "PRAGMA cipher_version;");
+  if (!version) return std::unexpected(version.error());
+  if (version->empty()) return fail(Errc::internal, "the linked SQLite library is not SQLCipher");
+  if (major_version(*version) >= 4) {
+    if (auto st = exec(db, "PRAGMA cipher_compatibility = 3;"); !st) return st;
+  }
+  return exec(db, "PRAGMA cipher_page_size = " + std::to_string(kPageSize) + ";");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> Database::open(const fs::path& file, const SecretBytes& key,
+                                                 const OpenOptions& options) {
+  std::error_code ec;
+  const bool exists = fs::exists(file, ec);
+  if (options.create && exists) return fail(Errc::conflict, "database already exists: " + file.string());
+  if (!options.create && !exists) return fail(Errc::not_found, "no database at " + file.string());
+  if (!options.create) {
+    struct stat st{};
+    if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return fail(Errc::wrong_key, "wrong key or not a Comptoir database: " + file.string() + " is not a regular file");
+    }
+  }
+
+  sqlite3* raw_db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(file.c_str(), &raw_db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = sqlite_error(raw_db, rc, "open " + file.string());
+    sqlite3_close_v2(raw_db);
+    return std::unexpected(e);
+  }
+  auto close_with = [&](Error e) -> Result<std::unique_ptr<Database>> {
+    sqlite3_close_v2(raw_db);
+    return std::unexpected(std::move(e));
+  };
+  sqlite3_extended_result_codes(raw_db, 1);
+  sqlite3_busy_timeout(raw_db, options.busy_timeout_ms);
+  if (auto st = apply_key(raw_db, key); !st) return close_with(st.error());
+
+  // First read: fails when the key is wrong or the file is not a (SQLCipher) database. Nothing
+  // has been written at this point, so the files are left exactly as they were.
+  auto tables = single_int(raw_db, "SELECT count(*) FROM sqlite_master;");
+  if (!tables) {
+    return close_with(Error{Errc::wrong_key, "wrong key or not a Comptoir database: " + file.string(), {}});
+  }
+  auto app_id = single_int(raw_db, "PRAGMA application_id;");
+  if (!app_id) return close_with(app_id.error());
+  if (options.create) {
+    const std::string setup = "PRAGMA application_id = " + std::to_string(kApplicationId) + ";";
+    if (auto st = exec(raw_db, setup); !st) return close_with(st.error());
+  } else if (*app_id != kApplicationId) {
+    return close_with(Error{Errc::wrong_key,
+                            "wrong key or not a Comptoir database: " + file.string() +
+                                " is an encrypted database of another application", {}});
+  }
+  if (options.integrity_check) {
+    auto check = single_text(raw_db, "PRAGMA quick_check;");
+    if (!check) {
+      return close_with(Error{Errc::corrupt, "database is corrupted: " + file.string() + ": " + check.error().message, {}});
+    }
+    if (*check != "ok") {
+      return close_with(Error{Errc::corrupt, "database is corrupted: " + file.string() + ": integrity check failed", {}});
+    }
+  }
+  // WAL is persistent; setting it again on an existing WAL database writes nothing.
+  auto mode = single_text(raw_db, "PRAGMA journal_mode = WAL;");
+  if (!mode) return close_with(mode.error());
+  if (*mode != "wal") return close_with(Error{Errc::io, "cannot enable WAL mode on " + file.string(), {}});
+  if (auto st = exec(raw_db,
+                     "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+                     " PRAGMA temp_store = MEMORY;");
+      !st) {
+    return close_with(st.error());
+  }
+  return std::unique_ptr<Database>(new Database(raw_db, file));
+}
+
+Database::~Database() { close(); }
+
+void Database::close() {
+  std::lock_guard lock(mutex_);
+  if (db_ == nullptr) return;
+  // Fold the WAL back into the main file so a stopped data dir is one self-contained file.
+  sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
+
+Status Database::transaction(const std::function<Status(sqlite3*)>& fn) {
+  std::lock_guard lock(mutex_);
+  if (auto st = exec(db_, "BEGIN IMMEDIATE;"); !st) return st;
+  Status result = fn(db_);
+  if (!result) {
+    exec(db_, "ROLLBACK;");
+    return result;
+  }
+  if (auto st = exec(db_, "COMMIT;"); !st) {
+    exec(db_, "ROLLBACK;");
+    return st;
+  }
+  return ok();
+}
+
+bool Database::ping() {
+  std::lock_guard lock(mutex_);
+  if (db_ == nullptr) return false;
+  return single_int(db_, "SELECT count(*) FROM sqlite_master;").has_value();
+}
+
+int Database::latest_schema_version() const {
+  auto all = migrations();
+  return all.empty() ? 0 : all.back().version;
+}
+
+int Database::schema_version() {
+  std::lock_guard lock(mutex_);
+  auto v = single_int(db_, "PRAGMA user_version;");
+  return v ? static_cast<int>(*v) : -1;
+}
+
+Status Database::migrate() {
+  const int current = schema_version();
+  if (current < 0) return fail(Errc::io, "cannot read the schema version of " + path_.string());
+  const int latest = latest_schema_version();
+  if (current > latest) {
+    return fail(Errc::conflict, "database schema " + std::to_string(current) +
+                                    " is newer than this comptoir (" + std::to_string(latest) +
+                                    "); upgrade comptoir or restore a matching backup");
+  }
+  for (const Migration& m : migrations()) {
+    if (m.version <= current) continue;
+    auto st = transaction([&](sqlite3* db) -> Status {
+      auto v = single_int(db, "PRAGMA user_version;");
+      if (!v) return std::unexpected(v.error());
+      if (*v >= m.version) return ok();  // another process migrated meanwhile
+      if (auto s = exec(db, m.sql); !s) return s;
+      return exec(db, "PRAGMA user_version = " + std::to_string(m.version) + ";");
+    });
+    if (!st) {
+      return fail(Errc::internal, "migration " + std::to_string(m.version) + " (" +
+                                      std::string(m.description) + ") failed: " + st.error().message);
+    }
+    log::info("storage.migrated", {{"version", m.version}, {"description", std::string(m.description)}});
+  }
+  return ok();
+}
+
+LibraryVersions library_versions() {
+  LibraryVersions v;
+  v.sqlite = sqlite3_libversion();
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) == SQLITE_OK) {
+    auto r = single_text(db, "PRAGMA cipher_version;");
+    if (r) v.sqlcipher = *r;
+  }
+  sqlite3_close_v2(db);
+  if (v.sqlcipher.empty()) v.sqlcipher = "unknown";
+  return v;
+}
+
+}  // namespace comptoir::storage

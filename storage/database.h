@@ -1,0 +1,77 @@
+// Database: the one SQLCipher database of a Comptoir data dir, opened with a raw 256-bit key.
+// Owns a single connection; every use goes through run()/transaction(), which serialize callers
+// with a mutex, so any thread may call them. Other processes (the CLI's `token` commands) may
+// open the same file at the same time: WAL mode and a busy timeout make that safe.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "src/common/error.h"
+#include "src/common/secret.h"
+
+struct sqlite3;
+
+namespace comptoir::storage {
+
+struct OpenOptions {
+  bool create = false;           // create a new database (the file must not exist)
+  bool integrity_check = false;  // read every page once (PRAGMA quick_check) before use
+  int busy_timeout_ms = 5000;
+};
+
+class Database {
+ public:
+  // Opens (or creates) `file` with `key` (32 bytes). Failures:
+  //   Errc::wrong_key  "wrong key or not a Comptoir database: PATH" — nothing is written;
+  //   Errc::corrupt    the integrity check found damage — nothing is written;
+  //   Errc::not_found  no such file and !create;  Errc::conflict  exists and create;
+  //   Errc::io/internal otherwise.
+  static Result<std::unique_ptr<Database>> open(const std::filesystem::path& file,
+                                                const SecretBytes& key, const OpenOptions& options);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Applies every pending migration, each in its own transaction. Refuses a database whose
+  // schema is newer than this binary knows.
+  Status migrate();
+  int schema_version();
+  int latest_schema_version() const;
+
+  // Runs `fn` with exclusive use of the connection.
+  template <class F>
+  auto run(F&& fn) {
+    std::lock_guard lock(mutex_);
+    return fn(db_);
+  }
+  // Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back if `fn` returns an error.
+  Status transaction(const std::function<Status(sqlite3*)>& fn);
+
+  // True when a trivial query succeeds (readiness probe).
+  bool ping();
+
+  // Checkpoints the WAL and closes. Called by the destructor too.
+  void close();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  std::mutex mutex_;
+  sqlite3* db_;
+  std::filesystem::path path_;
+};
+
+struct LibraryVersions {
+  std::string sqlcipher;
+  std::string sqlite;
+};
+LibraryVersions library_versions();
+
+// The application_id stamped into every Comptoir database ("CMPT").
+inline constexpr int kApplicationId = 0x434d5054;
+
+}  // namespace comptoir::storage
