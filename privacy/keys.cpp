@@ -33,6 +33,7 @@ Result<KeyRing> KeyRing::from_master(const SecretBytes& master) {
   ring.key_wrapping_ = derive_subkey(master, KeyPurpose::key_wrapping);
   ring.audit_seed_ = derive_subkey(master, KeyPurpose::audit_signing);
   ring.api_tokens_ = derive_subkey(master, KeyPurpose::api_tokens);
+  ring.webchat_sessions_ = derive_subkey(master, KeyPurpose::webchat_sessions);
   SecretBytes check_key = derive_subkey(master, KeyPurpose::key_check);
   std::uint8_t mac[16];
   crypto_generichash(mac, sizeof mac, reinterpret_cast<const unsigned char*>(kCheckMessage.data()),

@@ -23,6 +23,7 @@ enum class KeyPurpose : std::uint64_t {
   audit_signing = 4, // Ed25519 seed for audit checkpoints and receipts
   api_tokens = 5,    // keyed hash of admin API tokens
   key_check = 6,     // a check value telling "wrong key" from "damaged data"
+  webchat_sessions = 7,  // MAC of stateless web chat session tokens
 };
 
 class KeyRing {
@@ -35,13 +36,14 @@ class KeyRing {
   const SecretBytes& key_wrapping() const { return key_wrapping_; }
   const SecretBytes& audit_signing_seed() const { return audit_seed_; }
   const SecretBytes& api_tokens() const { return api_tokens_; }
+  const SecretBytes& webchat_sessions() const { return webchat_sessions_; }
   // Hex check value of this master key (safe to store next to the data: it reveals nothing
   // about the key, it only tells whether a later key is the same one).
   const std::string& check_value() const { return check_value_; }
 
  private:
   KeyRing() = default;
-  SecretBytes database_, blind_index_, key_wrapping_, audit_seed_, api_tokens_;
+  SecretBytes database_, blind_index_, key_wrapping_, audit_seed_, api_tokens_, webchat_sessions_;
   std::string check_value_;
 };
 

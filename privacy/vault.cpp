@@ -68,7 +68,9 @@ Vault::Vault(storage::SubjectKeyStore& store, const SecretBytes& wrapping_key, c
   ensure_sodium();
 }
 
-Result<std::string> Vault::create_subject() {
+storage::Database& Vault::database() { return store_.database(); }
+
+Result<std::string> Vault::create_subject(storage::Tx& tx) {
   SecretBytes data_key = SecretBytes::random(32);
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::string id = random_id("sub_", 16);
@@ -76,18 +78,32 @@ Result<std::string> Vault::create_subject() {
     row.subject_id = id;
     row.wrapped_key = seal_with(wrapping_key_.data(), key_associated_data(id), data_key.span());
     row.created_at = unix_seconds(clock_.now());
-    auto st = store_.insert(row);
+    auto existing = store_.find(tx, id);
+    if (!existing) return std::unexpected(existing.error());
+    if (existing->has_value()) continue;
+    auto st = store_.insert(tx, row);
     if (st) return id;
     if (st.error().code != Errc::conflict) return std::unexpected(st.error());
   }
   return fail(Errc::internal, "could not allocate a unique subject id");
 }
 
-Result<SecretBytes> Vault::subject_key(const std::string& subject_id) {
-  auto row = store_.find(subject_id);
+Result<std::string> Vault::create_subject() {
+  Result<std::string> out = fail(Errc::internal, "not run");
+  auto st = database().write([&](storage::Tx& tx) -> Status {
+    out = create_subject(tx);
+    if (!out) return std::unexpected(out.error());
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Result<SecretBytes> Vault::subject_key(storage::Tx& tx, const std::string& subject_id) {
+  auto row = store_.find(tx, subject_id);
   if (!row) return std::unexpected(row.error());
   if (!row->has_value()) {
-    auto shredded = store_.is_shredded(subject_id);
+    auto shredded = store_.is_shredded(tx, subject_id);
     if (!shredded) return std::unexpected(shredded.error());
     if (*shredded) return fail(Errc::gone, "the subject's key was shredded");
     return fail(Errc::not_found, "unknown subject");
@@ -101,23 +117,34 @@ Result<SecretBytes> Vault::subject_key(const std::string& subject_id) {
   return key;
 }
 
-Result<std::vector<std::uint8_t>> Vault::seal(const std::string& subject_id, const FieldPlace& place,
-                                              std::string_view plaintext) {
+Result<std::vector<std::uint8_t>> Vault::seal(storage::Tx& tx, const std::string& subject_id,
+                                              const FieldPlace& place, std::string_view plaintext) {
   if (place.table.empty() || place.column.empty() || place.row.empty()) {
     return fail(Errc::internal, "field place must name table, column and row");
   }
   if (plaintext.size() > kMaxPlaintext) return fail(Errc::invalid_argument, "field is too large to seal");
-  auto key = subject_key(subject_id);
+  auto key = subject_key(tx, subject_id);
   if (!key) return std::unexpected(key.error());
   return seal_with(key->data(), field_associated_data(subject_id, place), as_bytes(plaintext));
 }
 
-Result<std::string> Vault::open(const std::string& subject_id, const FieldPlace& place,
+Result<std::vector<std::uint8_t>> Vault::seal(const std::string& subject_id, const FieldPlace& place,
+                                              std::string_view plaintext) {
+  Result<std::vector<std::uint8_t>> out = fail(Errc::internal, "not run");
+  auto st = database().read([&](storage::Tx& tx) -> Status {
+    out = seal(tx, subject_id, place, plaintext);
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Result<std::string> Vault::open(storage::Tx& tx, const std::string& subject_id, const FieldPlace& place,
                                 std::span<const std::uint8_t> envelope) {
   if (envelope.size() < kOverhead || envelope[0] != kEnvelopeVersion) {
     return fail(Errc::crypto, "not a sealed field envelope");
   }
-  auto key = subject_key(subject_id);
+  auto key = subject_key(tx, subject_id);
   if (!key) return std::unexpected(key.error());
   std::string out(envelope.size() - kOverhead, '\0');
   if (!open_with(key->data(), field_associated_data(subject_id, place), envelope,
@@ -125,6 +152,21 @@ Result<std::string> Vault::open(const std::string& subject_id, const FieldPlace&
     return fail(Errc::crypto, "sealed field failed authentication (altered, moved or foreign)");
   }
   return out;
+}
+
+Result<std::string> Vault::open(const std::string& subject_id, const FieldPlace& place,
+                                std::span<const std::uint8_t> envelope) {
+  Result<std::string> out = fail(Errc::internal, "not run");
+  auto st = database().read([&](storage::Tx& tx) -> Status {
+    out = open(tx, subject_id, place, envelope);
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Result<bool> Vault::shred(storage::Tx& tx, const std::string& subject_id) {
+  return store_.shred(tx, subject_id, unix_seconds(clock_.now()));
 }
 
 Result<bool> Vault::shred(const std::string& subject_id) {

@@ -35,22 +35,29 @@ class Vault {
 
   // Creates a subject with a fresh data key; returns its pseudonymous id ("sub_" + 32 hex).
   Result<std::string> create_subject();
+  Result<std::string> create_subject(storage::Tx& tx);
 
   // Errc::not_found: unknown subject; Errc::gone: the subject's key was shredded.
   Result<std::vector<std::uint8_t>> seal(const std::string& subject_id, const FieldPlace& place,
                                          std::string_view plaintext);
+  Result<std::vector<std::uint8_t>> seal(storage::Tx& tx, const std::string& subject_id,
+                                         const FieldPlace& place, std::string_view plaintext);
   // As seal, plus Errc::crypto when the envelope was altered, moved, or sealed for another place.
   Result<std::string> open(const std::string& subject_id, const FieldPlace& place,
+                           std::span<const std::uint8_t> envelope);
+  Result<std::string> open(storage::Tx& tx, const std::string& subject_id, const FieldPlace& place,
                            std::span<const std::uint8_t> envelope);
 
   // Destroys the subject's key. Idempotent: returns false when there was no key left.
   Result<bool> shred(const std::string& subject_id);
+  Result<bool> shred(storage::Tx& tx, const std::string& subject_id);
 
   static constexpr std::size_t kOverhead = 1 + 24 + 16;
   static constexpr std::size_t kMaxPlaintext = 1u << 20;
 
  private:
-  Result<SecretBytes> subject_key(const std::string& subject_id);
+  Result<SecretBytes> subject_key(storage::Tx& tx, const std::string& subject_id);
+  storage::Database& database();
 
   storage::SubjectKeyStore& store_;
   SecretBytes wrapping_key_;

@@ -1,7 +1,10 @@
 #include "storage/database.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -83,6 +86,20 @@ Result<std::unique_ptr<Database>> Database::open(const fs::path& file, const Sec
     if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       return fail(Errc::wrong_key, "wrong key or not a Comptoir database: " + file.string() + " is not a regular file");
     }
+  }
+
+  if (options.create) {
+    // Create the file ourselves with exact owner-only permissions: SQLite would create it 0644
+    // minus the umask, and its -wal and -shm files copy the database file's mode.
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      const int err = errno;
+      return fail(err == EEXIST ? Errc::conflict : Errc::io, "cannot create " + file.string() + ": " + std::strerror(err));
+    }
+    const bool chmod_ok = ::fchmod(fd, 0600) == 0;
+    const int err = errno;
+    ::close(fd);
+    if (!chmod_ok) return fail(Errc::io, "chmod " + file.string() + ": " + std::strerror(err));
   }
 
   sqlite3* raw_db = nullptr;
@@ -169,6 +186,19 @@ bool Database::ping() {
   std::lock_guard lock(mutex_);
   if (db_ == nullptr) return false;
   return single_int(db_, "SELECT count(*) FROM sqlite_master;").has_value();
+}
+
+Status Database::write(const std::function<Status(Tx&)>& fn) {
+  return transaction([&](sqlite3* db) {
+    Tx tx(db);
+    return fn(tx);
+  });
+}
+
+Status Database::read(const std::function<Status(Tx&)>& fn) {
+  std::lock_guard lock(mutex_);
+  Tx tx(db_);
+  return fn(tx);
 }
 
 int Database::latest_schema_version() const {

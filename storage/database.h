@@ -23,10 +23,24 @@ struct OpenOptions {
   int busy_timeout_ms = 5000;
 };
 
+// An open transaction (or, for Database::read, exclusive use of the connection). Stores take a
+// Tx& so that domain code can compose several changes into one atomic commit. Only storage/ code
+// can reach the underlying handle.
+class Tx {
+ public:
+  explicit Tx(sqlite3* db) : db_(db) {}
+  sqlite3* handle() const { return db_; }
+
+ private:
+  sqlite3* db_;
+};
+
 class Database {
  public:
   // Opens (or creates) `file` with `key` (32 bytes). Failures:
-  //   Errc::wrong_key  "wrong key or not a Comptoir database: PATH" — nothing is written;
+  //   Errc::wrong_key  "wrong key or not a Comptoir database: PATH" — nothing is written (one
+  //                    exception: a WAL left by a crash may be folded into the file by SQLite's
+  //                    own recovery, which copies its encrypted frames verbatim, as any open would);
   //   Errc::corrupt    the integrity check found damage — nothing is written;
   //   Errc::not_found  no such file and !create;  Errc::conflict  exists and create;
   //   Errc::io/internal otherwise.
@@ -50,6 +64,10 @@ class Database {
   }
   // Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back if `fn` returns an error.
   Status transaction(const std::function<Status(sqlite3*)>& fn);
+  // The same for composed domain operations: every store call given this Tx joins the commit.
+  Status write(const std::function<Status(Tx&)>& fn);
+  // Exclusive use of the connection without a transaction (consistent single statements).
+  Status read(const std::function<Status(Tx&)>& fn);
 
   // True when a trivial query succeeds (readiness probe).
   bool ping();

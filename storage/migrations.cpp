@@ -32,6 +32,117 @@ CREATE TABLE shredded_subjects (
   shredded_at  INTEGER NOT NULL
 );
 )sql"},
+    {2, "catalog, customers, carts, conversations, orders, web chat messages", R"sql(
+CREATE TABLE categories (
+  id         TEXT PRIMARY KEY,
+  position   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE category_names (
+  category_id TEXT NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
+  lang        TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  PRIMARY KEY (category_id, lang)
+);
+
+CREATE TABLE products (
+  sku        TEXT PRIMARY KEY,
+  category   TEXT NOT NULL REFERENCES categories(id),
+  price      INTEGER NOT NULL CHECK (price >= 0),       -- minor units, VAT included
+  currency   TEXT NOT NULL,
+  vat_rate   INTEGER NOT NULL CHECK (vat_rate >= 0 AND vat_rate <= 10000),  -- basis points
+  stock      INTEGER NOT NULL CHECK (stock >= 0),
+  active     INTEGER NOT NULL DEFAULT 1,
+  position   INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX products_category ON products(category, position, sku);
+CREATE TABLE product_texts (
+  sku         TEXT NOT NULL REFERENCES products(sku) ON DELETE CASCADE ON UPDATE CASCADE,
+  lang        TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (sku, lang)
+);
+
+-- A data subject reachable on one channel address. The address is stored only sealed under the
+-- subject's key; lookups use its blind index.
+CREATE TABLE customers (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  subject_id     TEXT NOT NULL UNIQUE,
+  channel        TEXT NOT NULL,
+  address_index  TEXT NOT NULL UNIQUE,
+  address_sealed BLOB NOT NULL,
+  language       TEXT NOT NULL DEFAULT 'en',
+  created_at     INTEGER NOT NULL,
+  last_active_at INTEGER NOT NULL
+);
+
+CREATE TABLE conversations (
+  customer_id INTEGER PRIMARY KEY REFERENCES customers(id) ON DELETE CASCADE,
+  state       BLOB NOT NULL,      -- sealed: may hold a half-typed delivery name or address
+  updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE cart_items (
+  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+  sku         TEXT NOT NULL,
+  quantity    INTEGER NOT NULL CHECK (quantity > 0),
+  added_at    INTEGER NOT NULL,
+  PRIMARY KEY (customer_id, sku)
+);
+
+CREATE TABLE orders (
+  id                      INTEGER PRIMARY KEY AUTOINCREMENT,  -- numbers are never reused
+  number                  TEXT NOT NULL UNIQUE,
+  customer_id             INTEGER REFERENCES customers(id) ON DELETE SET NULL,
+  status                  TEXT NOT NULL CHECK (status IN ('placed','accepted','ready','shipped','completed','cancelled')),
+  fulfilment              TEXT NOT NULL CHECK (fulfilment IN ('pickup','delivery')),
+  currency                TEXT NOT NULL,
+  language                TEXT NOT NULL,
+  items_total             INTEGER NOT NULL,
+  delivery_fee            INTEGER NOT NULL,
+  total                   INTEGER NOT NULL,
+  vat_total               INTEGER NOT NULL,
+  recipient_name_sealed   BLOB,
+  delivery_address_sealed BLOB,
+  created_at              INTEGER NOT NULL,
+  updated_at              INTEGER NOT NULL
+);
+CREATE INDEX orders_customer ON orders(customer_id, id);
+CREATE INDEX orders_status ON orders(status, created_at);
+CREATE INDEX orders_created ON orders(created_at);
+
+CREATE TABLE order_lines (
+  order_id   INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+  line_no    INTEGER NOT NULL,
+  sku        TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  unit_price INTEGER NOT NULL,
+  quantity   INTEGER NOT NULL CHECK (quantity > 0),
+  vat_rate   INTEGER NOT NULL,
+  line_total INTEGER NOT NULL,
+  PRIMARY KEY (order_id, line_no)
+);
+
+CREATE TABLE order_vat (
+  order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+  vat_rate INTEGER NOT NULL,
+  net      INTEGER NOT NULL,
+  vat      INTEGER NOT NULL,
+  gross    INTEGER NOT NULL,
+  PRIMARY KEY (order_id, vat_rate)
+);
+
+-- Messages the shop sent on its own (order status news) to customers of pull channels (web
+-- chat), fetched with GET /webchat/v1/messages?after=N. Bodies are sealed.
+CREATE TABLE chat_messages (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+  body_sealed BLOB NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX chat_messages_customer ON chat_messages(customer_id, id);
+)sql"},
 };
 
 }  // namespace

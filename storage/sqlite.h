@@ -26,6 +26,9 @@ class Stmt {
   bool valid() const { return stmt_ != nullptr; }
   const Error& prepare_error() const { return prepare_error_; }
 
+  // Index of a named parameter (":name"), 0 if absent.
+  int index_of(const char* name) const { return stmt_ ? sqlite3_bind_parameter_index(stmt_, name) : 0; }
+
   Stmt& bind(int index, std::int64_t value);
   Stmt& bind(int index, std::string_view text);
   Stmt& bind_blob(int index, std::span<const std::uint8_t> bytes);

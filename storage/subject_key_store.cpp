@@ -4,65 +4,95 @@
 
 namespace comptoir::storage {
 
+Status SubjectKeyStore::insert(Tx& tx, const WrappedSubjectKey& k) {
+  sqlite3* db = tx.handle();
+  Stmt tomb(db, "SELECT 1 FROM shredded_subjects WHERE subject_id = ?");
+  tomb.bind(1, k.subject_id);
+  auto t = tomb.step();
+  if (!t) return std::unexpected(t.error());
+  if (*t) return fail(Errc::conflict, "subject id was used before");
+  Stmt s(db, "INSERT INTO subject_keys (subject_id, wrapped_key, wrap_version, created_at) VALUES (?,?,?,?)");
+  s.bind(1, k.subject_id).bind_blob(2, k.wrapped_key).bind(3, std::int64_t{k.wrap_version}).bind(4, k.created_at);
+  return s.run();
+}
+
 Status SubjectKeyStore::insert(const WrappedSubjectKey& k) {
-  return db_.transaction([&](sqlite3* db) -> Status {
-    Stmt tomb(db, "SELECT 1 FROM shredded_subjects WHERE subject_id = ?");
-    tomb.bind(1, k.subject_id);
-    auto t = tomb.step();
-    if (!t) return std::unexpected(t.error());
-    if (*t) return fail(Errc::conflict, "subject id was used before");
-    Stmt s(db, "INSERT INTO subject_keys (subject_id, wrapped_key, wrap_version, created_at) VALUES (?,?,?,?)");
-    s.bind(1, k.subject_id).bind_blob(2, k.wrapped_key).bind(3, std::int64_t{k.wrap_version}).bind(4, k.created_at);
-    return s.run();
-  });
+  return db_.write([&](Tx& tx) { return insert(tx, k); });
+}
+
+Result<std::optional<WrappedSubjectKey>> SubjectKeyStore::find(Tx& tx, const std::string& subject_id) {
+  Stmt s(tx.handle(), "SELECT subject_id, wrapped_key, wrap_version, created_at FROM subject_keys WHERE subject_id = ?");
+  s.bind(1, subject_id);
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<WrappedSubjectKey>();
+  WrappedSubjectKey k;
+  k.subject_id = s.text(0);
+  k.wrapped_key = s.blob(1);
+  k.wrap_version = static_cast<int>(s.int64(2));
+  k.created_at = s.int64(3);
+  return std::optional<WrappedSubjectKey>(std::move(k));
 }
 
 Result<std::optional<WrappedSubjectKey>> SubjectKeyStore::find(const std::string& subject_id) {
-  return db_.run([&](sqlite3* db) -> Result<std::optional<WrappedSubjectKey>> {
-    Stmt s(db, "SELECT subject_id, wrapped_key, wrap_version, created_at FROM subject_keys WHERE subject_id = ?");
-    s.bind(1, subject_id);
-    auto row = s.step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return std::optional<WrappedSubjectKey>();
-    WrappedSubjectKey k;
-    k.subject_id = s.text(0);
-    k.wrapped_key = s.blob(1);
-    k.wrap_version = static_cast<int>(s.int64(2));
-    k.created_at = s.int64(3);
-    return std::optional<WrappedSubjectKey>(std::move(k));
-  });
-}
-
-Result<bool> SubjectKeyStore::shred(const std::string& subject_id, std::int64_t at) {
-  bool deleted = false;
-  auto st = db_.transaction([&](sqlite3* db) -> Status {
-    Stmt del(db, "DELETE FROM subject_keys WHERE subject_id = ?");
-    del.bind(1, subject_id);
-    if (auto r = del.run(); !r) return r;
-    deleted = sqlite3_changes(db) > 0;
-    Stmt tomb(db, "INSERT OR IGNORE INTO shredded_subjects (subject_id, shredded_at) VALUES (?, ?)");
-    tomb.bind(1, subject_id).bind(2, at);
-    return tomb.run();
+  Result<std::optional<WrappedSubjectKey>> out;
+  auto st = db_.read([&](Tx& tx) -> Status {
+    out = find(tx, subject_id);
+    return ok();
   });
   if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Result<bool> SubjectKeyStore::shred(Tx& tx, const std::string& subject_id, std::int64_t at) {
+  Stmt del(tx.handle(), "DELETE FROM subject_keys WHERE subject_id = ?");
+  del.bind(1, subject_id);
+  if (auto r = del.run(); !r) return std::unexpected(r.error());
+  const bool deleted = sqlite3_changes(tx.handle()) > 0;
+  Stmt tomb(tx.handle(), "INSERT OR IGNORE INTO shredded_subjects (subject_id, shredded_at) VALUES (?, ?)");
+  tomb.bind(1, subject_id).bind(2, at);
+  if (auto r = tomb.run(); !r) return std::unexpected(r.error());
   return deleted;
 }
 
-Result<bool> SubjectKeyStore::is_shredded(const std::string& subject_id) {
-  return db_.run([&](sqlite3* db) -> Result<bool> {
-    Stmt s(db, "SELECT 1 FROM shredded_subjects WHERE subject_id = ?");
-    s.bind(1, subject_id);
-    return s.step();
+Result<bool> SubjectKeyStore::shred(const std::string& subject_id, std::int64_t at) {
+  Result<bool> out = false;
+  auto st = db_.write([&](Tx& tx) -> Status {
+    out = shred(tx, subject_id, at);
+    if (!out) return std::unexpected(out.error());
+    return ok();
   });
+  if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Result<bool> SubjectKeyStore::is_shredded(Tx& tx, const std::string& subject_id) {
+  Stmt s(tx.handle(), "SELECT 1 FROM shredded_subjects WHERE subject_id = ?");
+  s.bind(1, subject_id);
+  return s.step();
+}
+
+Result<bool> SubjectKeyStore::is_shredded(const std::string& subject_id) {
+  Result<bool> out = false;
+  auto st = db_.read([&](Tx& tx) -> Status {
+    out = is_shredded(tx, subject_id);
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
 }
 
 Result<std::int64_t> SubjectKeyStore::count() {
-  return db_.run([&](sqlite3* db) -> Result<std::int64_t> {
-    Stmt s(db, "SELECT count(*) FROM subject_keys");
+  std::int64_t n = 0;
+  auto st = db_.read([&](Tx& tx) -> Status {
+    Stmt s(tx.handle(), "SELECT count(*) FROM subject_keys");
     auto row = s.step();
     if (!row) return std::unexpected(row.error());
-    return s.int64(0);
+    n = s.int64(0);
+    return ok();
   });
+  if (!st) return std::unexpected(st.error());
+  return n;
 }
 
 }  // namespace comptoir::storage

@@ -25,12 +25,17 @@ class SubjectKeyStore {
   explicit SubjectKeyStore(Database& db) : db_(db) {}
   // Errc::conflict if the subject exists or was shredded before (ids are never reused).
   Status insert(const WrappedSubjectKey& key);
+  Status insert(Tx& tx, const WrappedSubjectKey& key);
   Result<std::optional<WrappedSubjectKey>> find(const std::string& subject_id);
+  Result<std::optional<WrappedSubjectKey>> find(Tx& tx, const std::string& subject_id);
   // Deletes the wrapped key (secure_delete overwrites the freed bytes) and records a tombstone,
   // atomically. Returns false if the subject had no key (unknown or already shredded).
   Result<bool> shred(const std::string& subject_id, std::int64_t at);
+  Result<bool> shred(Tx& tx, const std::string& subject_id, std::int64_t at);
   Result<bool> is_shredded(const std::string& subject_id);
+  Result<bool> is_shredded(Tx& tx, const std::string& subject_id);
   Result<std::int64_t> count();
+  Database& database() { return db_; }
 
  private:
   Database& db_;

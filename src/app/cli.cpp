@@ -24,6 +24,10 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 int report(const Error& e) {
+  if (e.code == Errc::corrupt && !e.message.starts_with("database is corrupted")) {
+    std::fprintf(stderr, "comptoir: database is corrupted (%s); restore a backup\n", e.message.c_str());
+    return kExitFailure;
+  }
   std::fprintf(stderr, "comptoir: %s\n", e.message.c_str());
   return e.code == Errc::config || e.code == Errc::invalid_argument ? kExitUsage : kExitFailure;
 }
@@ -99,7 +103,7 @@ int cmd_token_revoke(const std::string& config_path, const std::string& id) {
   access::TokenService tokens(store, dd->keys->api_tokens(), system_clock());
   auto r = tokens.revoke(id);
   if (!r) return report(r.error());
-  log::info("token.revoked", {{"token_id", id}});
+  if (*r) log::info("token.revoked", {{"token_id", id}});
   std::printf(*r ? "revoked %s\n" : "%s was already revoked\n", id.c_str());
   return kExitOk;
 }

@@ -43,6 +43,14 @@ Result<SecretBytes> passphrase_from(const config::Config& cfg) {
   return SecretBytes::copy_of(std::string_view(v));
 }
 
+// The member `name` of the object `o`, or nullptr. Never throws: data-dir.json is read back from
+// disk and treated as untrusted.
+const json* member(const json& o, const char* name) {
+  if (!o.is_object()) return nullptr;
+  auto it = o.find(name);
+  return it == o.end() ? nullptr : &*it;
+}
+
 bool dir_is_empty(const fs::path& p) {
   std::error_code ec;
   return fs::is_empty(p, ec) && !ec;
@@ -135,15 +143,20 @@ Result<OpenedDataDir> open_data_dir(const config::Config& cfg, const OpenDataDir
     return fail(Errc::wrong_key, "wrong key or not a Comptoir database: " + out.paths.root.string() +
                                      " has no readable data-dir.json");
   }
-  json meta = json::parse(*text, nullptr, false);
-  if (meta.is_discarded() || !meta.is_object() || meta.value("comptoir_data_dir", 0) != kFormat ||
-      !meta.contains("master_key") || !meta["master_key"].is_object() || !meta.contains("key_check") ||
-      !meta["key_check"].is_string()) {
+  const json meta = json::parse(*text, nullptr, false);
+  const json* format = member(meta, "comptoir_data_dir");
+  const json* mk_member = member(meta, "master_key");
+  const json* key_check = member(meta, "key_check");
+  if (meta.is_discarded() || format == nullptr || !format->is_number_integer() ||
+      format->get<std::int64_t>() != kFormat || mk_member == nullptr || !mk_member->is_object() ||
+      key_check == nullptr || !key_check->is_string()) {
     return fail(Errc::wrong_key, "wrong key or not a Comptoir database: " + out.paths.meta_file.string() +
                                      " is not a Comptoir data-dir file");
   }
-  const json& mk = meta["master_key"];
-  const std::string source = mk.value("source", "");
+  const json& mk = *mk_member;
+  const json* source_member = member(mk, "source");
+  const std::string source =
+      source_member != nullptr && source_member->is_string() ? source_member->get<std::string>() : "";
   SecretBytes master;
   if (source == "key_file") {
     if (cfg.key.uses_passphrase()) {
@@ -164,13 +177,18 @@ Result<OpenedDataDir> open_data_dir(const config::Config& cfg, const OpenDataDir
       return fail(Errc::config, "this data dir's master key comes from a passphrase; set key.passphrase_env (or key.passphrase_file) in the config");
     }
     privacy::Argon2Params params;
-    auto salt = hex_decode(mk.value("salt", ""));
-    if (!salt || !mk["opslimit"].is_number_unsigned() || !mk["memlimit"].is_number_unsigned()) {
+    const json* salt_hex = member(mk, "salt");
+    const json* opslimit = member(mk, "opslimit");
+    const json* memlimit = member(mk, "memlimit");
+    std::optional<std::vector<std::uint8_t>> salt;
+    if (salt_hex != nullptr && salt_hex->is_string()) salt = hex_decode(salt_hex->get<std::string>());
+    if (!salt || opslimit == nullptr || !opslimit->is_number_unsigned() || memlimit == nullptr ||
+        !memlimit->is_number_unsigned()) {
       return fail(Errc::corrupt, out.paths.meta_file.string() + ": malformed Argon2id parameters");
     }
     params.salt = *salt;
-    params.opslimit = mk["opslimit"].get<std::uint64_t>();
-    params.memlimit = mk["memlimit"].get<std::size_t>();
+    params.opslimit = opslimit->get<std::uint64_t>();
+    params.memlimit = memlimit->get<std::size_t>();
     auto pass = passphrase_from(cfg);
     if (!pass) return std::unexpected(pass.error());
     auto m = privacy::master_from_passphrase(*pass, params);
@@ -181,7 +199,7 @@ Result<OpenedDataDir> open_data_dir(const config::Config& cfg, const OpenDataDir
   }
   auto ring = privacy::KeyRing::from_master(master);
   if (!ring) return fail(Errc::wrong_key, "wrong key or not a Comptoir database: " + ring.error().message);
-  if (!constant_time_equal(ring->check_value(), meta["key_check"].get<std::string>())) {
+  if (!constant_time_equal(ring->check_value(), key_check->get<std::string>())) {
     return fail(Errc::wrong_key, "wrong key or not a Comptoir database: the master key does not match " +
                                      out.paths.root.string());
   }

@@ -52,7 +52,7 @@ std::string base64url_encode(std::span<const std::uint8_t> bytes) {
 std::string random_id(std::string_view prefix, std::size_t bytes) {
   ensure_sodium();
   std::vector<std::uint8_t> buf(bytes);
-  randombytes_buf(buf.data(), buf.size());
+  if (!buf.empty()) randombytes_buf(buf.data(), buf.size());  // declared nonnull: no data() of an empty vector
   return std::string(prefix) + hex_encode(buf);
 }
 

@@ -102,6 +102,12 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
   const std::int64_t days = days_from_civil(Y, M, D);
   const std::int64_t total = days * 86400 + h * 3600 + m * 60 + std::min(sec, 59) -
                              static_cast<std::int64_t>(offset_min) * 60;
+  // The result is computed in 64-bit nanoseconds (about years 1677..2262): refuse what does not
+  // fit instead of overflowing (undefined behaviour).
+  using std::chrono::nanoseconds;
+  constexpr std::int64_t kMaxSecs = std::chrono::duration_cast<std::chrono::seconds>(nanoseconds::max()).count();
+  constexpr std::int64_t kMinSecs = std::chrono::duration_cast<std::chrono::seconds>(nanoseconds::min()).count();
+  if (total >= kMaxSecs || total <= kMinSecs) return std::nullopt;
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
       std::chrono::seconds(total) + std::chrono::nanoseconds(nanos)));
 }

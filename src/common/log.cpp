@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <mutex>
 
@@ -133,6 +135,16 @@ std::string format_line(std::string_view time, Level lvl, std::string_view event
             line += '"';
           } else if constexpr (std::is_same_v<T, bool>) {
             line += v ? "true" : "false";
+          } else if constexpr (std::is_same_v<T, double>) {
+            // JSON has no NaN/Infinity; std::to_string would print "nan" (invalid JSON) and
+            // "0.000000" for 1e-9. Shortest round-trip form instead.
+            if (!std::isfinite(v)) {
+              line += "null";
+            } else {
+              char buf[32];
+              const auto r = std::to_chars(buf, buf + sizeof buf, v);
+              line.append(buf, r.ptr);
+            }
           } else {
             line += std::to_string(v);
           }

@@ -153,7 +153,9 @@ bool ObjectReader::path(std::string_view key, std::filesystem::path& out) {
   std::string s;
   if (!string(key, s, 4096)) return false;
   std::filesystem::path p(s);
-  out = p.is_absolute() ? p : (base_dir_ / p).lexically_normal();
+  out = (p.is_absolute() ? p : base_dir_ / p).lexically_normal();
+  // "dir/." normalizes to "dir/"; drop the trailing separator so the path names the directory.
+  if (!out.has_filename() && out.has_parent_path() && out != out.root_path()) out = out.parent_path();
   return true;
 }
 
@@ -172,7 +174,9 @@ bool ObjectReader::choice(std::string_view key, std::string& out,
   std::string list;
   for (auto a : allowed) {
     if (!list.empty()) list += ", ";
-    list += "\"" + std::string(a) + "\"";
+    list += '"';
+    list += a;
+    list += '"';
   }
   error(key, "must be one of " + list);
   return false;

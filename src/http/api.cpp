@@ -75,12 +75,6 @@ std::optional<access::Principal> authorize(Context& ctx, const httplib::Request&
                                            httplib::Response& res,
                                            std::initializer_list<access::Role> allowed) {
   const TimePoint now = ctx.services.clock->now();
-  // The client address is used only as an in-memory rate-limit key, never stored or logged.
-  if (int wait = ctx.auth_failures.retry_after(req.remote_addr, now); wait > 0) {
-    res.set_header("Retry-After", std::to_string(wait));
-    send_error(res, 429, "rate_limited", "too many failed authentications; try again later");
-    return std::nullopt;
-  }
   const std::string header = req.get_header_value("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   Result<access::Principal> who = fail(Errc::unauthorized, "missing bearer token", "a valid bearer token is required");
@@ -88,6 +82,15 @@ std::optional<access::Principal> authorize(Context& ctx, const httplib::Request&
     who = ctx.services.tokens->authenticate(std::string_view(header).substr(kBearer.size()));
   }
   if (!who) {
+    // The client address is used only as an in-memory rate-limit key, never stored or logged.
+    // Only failures are limited: a valid token always gets in, so nobody sharing an address
+    // (e.g. everyone behind the reverse proxy) can lock the staff out by sending bad tokens.
+    if (int wait = ctx.auth_failures.retry_after(req.remote_addr, now);
+        wait > 0 && who.error().code == Errc::unauthorized) {
+      res.set_header("Retry-After", std::to_string(wait));
+      send_error(res, 429, "rate_limited", "too many failed authentications; try again later");
+      return std::nullopt;
+    }
     if (who.error().code == Errc::unauthorized) {
       ctx.auth_failures.record_failure(req.remote_addr, now);
       log::warn("auth.failed", {{"request_id", request_id_of(res)}, {"path", req.path}});

@@ -57,7 +57,8 @@ Server::Server(ServerOptions options, Services services)
   svr.set_keep_alive_timeout(o.keep_alive_seconds);
   svr.set_keep_alive_max_count(100);
 
-  svr.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  const std::size_t max_body = o.max_body_bytes;
+  svr.set_pre_routing_handler([max_body](const httplib::Request& req, httplib::Response& res) {
     t_request_start = std::chrono::steady_clock::now();
     ensure_request_id(req, res);
     if (in_overflow_lane()) {
@@ -68,8 +69,28 @@ Server::Server(ServerOptions options, Services services)
     }
     // Header-count limit (cpp-httplib 0.11 has none of its own).
     if (req.headers.size() > 100) {
+      res.set_header("Connection", "close");  // the unread body must not be taken for a request
       send_error(res, 431, "bad_request", "too many request headers");
       return httplib::Server::HandlerResponse::Handled;
+    }
+    // Refuse an announced oversized body before reading (and discarding) it.
+    if (req.has_header("Content-Length")) {
+      const std::string& len = req.get_header_value("Content-Length");
+      std::size_t value = 0;
+      bool numeric = !len.empty() && len.size() <= 19;
+      for (char c : len) {
+        if (c < '0' || c > '9') {
+          numeric = false;
+          break;
+        }
+        value = value * 10 + static_cast<std::size_t>(c - '0');
+      }
+      if (!numeric || value > max_body) {
+        res.set_header("Connection", "close");
+        if (numeric) send_error(res, 413, "payload_too_large", "request body is too large");
+        else send_error(res, 400, "bad_request", "malformed Content-Length");
+        return httplib::Server::HandlerResponse::Handled;
+      }
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });

@@ -1,0 +1,84 @@
+#include "src/commerce/customers.h"
+
+namespace comptoir::commerce {
+
+namespace {
+
+Customer from_record(const storage::CustomerRecord& r) {
+  Customer c;
+  c.id = r.id;
+  c.subject_id = r.subject_id;
+  privacy::parse_channel(r.channel, c.channel);
+  c.language = r.language;
+  c.last_active_at = r.last_active_at;
+  return c;
+}
+
+}  // namespace
+
+CustomerDirectory::CustomerDirectory(storage::Database& db, privacy::Vault& vault,
+                                     const privacy::BlindIndex& index, const Clock& clock)
+    : store_(db), vault_(vault), index_(index), clock_(clock) {}
+
+Result<std::optional<Customer>> CustomerDirectory::find(storage::Tx& tx, privacy::Channel channel,
+                                                        std::string_view address) {
+  auto idx = index_.of(channel, address);
+  if (!idx) return std::unexpected(idx.error());
+  auto rec = store_.by_index(tx, *idx);
+  if (!rec) return std::unexpected(rec.error());
+  if (!rec->has_value()) return std::optional<Customer>();
+  return std::optional<Customer>(from_record(**rec));
+}
+
+Result<Customer> CustomerDirectory::find_or_create(storage::Tx& tx, privacy::Channel channel,
+                                                   std::string_view address, std::string_view language) {
+  auto idx = index_.of(channel, address);
+  if (!idx) return std::unexpected(idx.error());
+  auto rec = store_.by_index(tx, *idx);
+  if (!rec) return std::unexpected(rec.error());
+  if (rec->has_value()) return from_record(**rec);
+
+  auto normalized = privacy::normalize_address(channel, address);
+  if (!normalized) return std::unexpected(normalized.error());
+  auto subject = vault_.create_subject(tx);
+  if (!subject) return std::unexpected(subject.error());
+  auto sealed = vault_.seal(tx, *subject, {"customers", "address", *idx}, *normalized);
+  if (!sealed) return std::unexpected(sealed.error());
+  storage::CustomerRecord r;
+  r.subject_id = *subject;
+  r.channel = std::string(privacy::to_string(channel));
+  r.address_index = *idx;
+  r.address_sealed = std::move(*sealed);
+  r.language = std::string(language);
+  r.created_at = r.last_active_at = unix_seconds(clock_.now());
+  auto id = store_.insert(tx, r);
+  if (!id) return std::unexpected(id.error());
+  r.id = *id;
+  Customer c = from_record(r);
+  c.created = true;
+  return c;
+}
+
+Result<std::optional<Customer>> CustomerDirectory::by_id(storage::Tx& tx, std::int64_t id) {
+  auto rec = store_.by_id(tx, id);
+  if (!rec) return std::unexpected(rec.error());
+  if (!rec->has_value()) return std::optional<Customer>();
+  return std::optional<Customer>(from_record(**rec));
+}
+
+Result<std::string> CustomerDirectory::address_of(storage::Tx& tx, const Customer& c) {
+  auto rec = store_.by_id(tx, c.id);
+  if (!rec) return std::unexpected(rec.error());
+  if (!rec->has_value()) return fail(Errc::not_found, "no such customer");
+  return vault_.open(tx, c.subject_id, {"customers", "address", (*rec)->address_index}, (*rec)->address_sealed);
+}
+
+Status CustomerDirectory::set_language(storage::Tx& tx, std::int64_t id, const std::string& language) {
+  return store_.set_language(tx, id, language);
+}
+
+Status CustomerDirectory::touch(storage::Tx& tx, std::int64_t id) {
+  return store_.touch(tx, id, unix_seconds(clock_.now()));
+}
+
+}  // namespace comptoir::commerce

@@ -1,0 +1,53 @@
+// CustomerDirectory: who is writing to the shop. A customer is one channel address; it gets a
+// privacy subject (its own data key) on first contact, the address is stored sealed under that
+// key, and found again through its blind index. Thread-safe (state lives in the database); the
+// Tx-taking calls join the caller's transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "privacy/blind_index.h"
+#include "privacy/vault.h"
+#include "src/common/env.h"
+#include "src/common/error.h"
+#include "storage/customer_store.h"
+
+namespace comptoir::commerce {
+
+struct Customer {
+  std::int64_t id = 0;
+  std::string subject_id;
+  privacy::Channel channel = privacy::Channel::webchat;
+  std::string language = "en";
+  std::int64_t last_active_at = 0;
+  bool created = false;  // true when this call created it
+};
+
+class CustomerDirectory {
+ public:
+  CustomerDirectory(storage::Database& db, privacy::Vault& vault, const privacy::BlindIndex& index,
+                    const Clock& clock);
+
+  // Errc::invalid_argument for a malformed address.
+  Result<Customer> find_or_create(storage::Tx& tx, privacy::Channel channel, std::string_view address,
+                                  std::string_view language);
+  Result<std::optional<Customer>> find(storage::Tx& tx, privacy::Channel channel, std::string_view address);
+  Result<std::optional<Customer>> by_id(storage::Tx& tx, std::int64_t id);
+  // The customer's channel address, opened from its sealed form (to send them a message).
+  Result<std::string> address_of(storage::Tx& tx, const Customer& c);
+  Status set_language(storage::Tx& tx, std::int64_t id, const std::string& language);
+  Status touch(storage::Tx& tx, std::int64_t id);
+
+  privacy::Vault& vault() { return vault_; }
+
+ private:
+  storage::CustomerStore store_;
+  privacy::Vault& vault_;
+  const privacy::BlindIndex& index_;
+  const Clock& clock_;
+};
+
+}  // namespace comptoir::commerce

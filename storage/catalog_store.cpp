@@ -1,0 +1,259 @@
+#include "storage/catalog_store.h"
+
+#include <map>
+
+#include "storage/sqlite.h"
+
+namespace comptoir::storage {
+
+namespace {
+
+Status load_texts(sqlite3* db, ProductRecord& p) {
+  Stmt s(db, "SELECT lang, name, description FROM product_texts WHERE sku = ? ORDER BY lang");
+  s.bind(1, p.sku);
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return ok();
+    p.texts.push_back({s.text(0), s.text(1), s.text(2)});
+  }
+}
+
+constexpr const char* kProductColumns =
+    "sku, category, price, currency, vat_rate, stock, active, position, updated_at";
+
+ProductRecord read_product(const Stmt& s) {
+  ProductRecord p;
+  p.sku = s.text(0);
+  p.category = s.text(1);
+  p.price = s.int64(2);
+  p.currency = s.text(3);
+  p.vat_rate = static_cast<int>(s.int64(4));
+  p.stock = s.int64(5);
+  p.active = s.int64(6) != 0;
+  p.position = static_cast<int>(s.int64(7));
+  p.updated_at = s.int64(8);
+  return p;
+}
+
+std::string escape_like(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Builds the WHERE clause for a query; binds start at index 1.
+std::string where_clause(const ProductQuery& q) {
+  std::string w = " WHERE 1=1";
+  if (q.category) w += " AND p.category = :category";
+  if (q.active_only) w += " AND p.active = 1";
+  if (q.text) {
+    w += " AND (p.sku LIKE :text ESCAPE '\\' OR EXISTS (SELECT 1 FROM product_texts t WHERE t.sku = p.sku"
+         " AND (t.name LIKE :text ESCAPE '\\' OR t.description LIKE :text ESCAPE '\\')))";
+  }
+  return w;
+}
+
+void bind_query(Stmt& s, const ProductQuery& q) {
+  if (q.category) s.bind(s.index_of(":category"), *q.category);
+  if (q.text) {
+    std::string pattern(1, '%');
+    pattern += escape_like(*q.text);
+    pattern += '%';
+    s.bind(s.index_of(":text"), pattern);
+  }
+}
+
+}  // namespace
+
+Status CatalogStore::upsert_category(Tx& tx, const CategoryRecord& c) {
+  sqlite3* db = tx.handle();
+  Stmt ins(db, "INSERT OR IGNORE INTO categories (id, position) VALUES (?, ?)");
+  ins.bind(1, c.id).bind(2, std::int64_t{c.position});
+  if (auto st = ins.run(); !st) return st;
+  Stmt upd(db, "UPDATE categories SET position = ? WHERE id = ?");
+  upd.bind(1, std::int64_t{c.position}).bind(2, c.id);
+  if (auto st = upd.run(); !st) return st;
+  Stmt del(db, "DELETE FROM category_names WHERE category_id = ?");
+  del.bind(1, c.id);
+  if (auto st = del.run(); !st) return st;
+  for (const auto& n : c.names) {
+    Stmt name(db, "INSERT INTO category_names (category_id, lang, name) VALUES (?, ?, ?)");
+    name.bind(1, c.id).bind(2, n.lang).bind(3, n.name);
+    if (auto st = name.run(); !st) return st;
+  }
+  return ok();
+}
+
+Result<std::vector<CategoryRecord>> CatalogStore::categories(Tx& tx) {
+  sqlite3* db = tx.handle();
+  std::vector<CategoryRecord> out;
+  Stmt s(db, "SELECT id, position FROM categories ORDER BY position, id");
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back({s.text(0), static_cast<int>(s.int64(1)), {}});
+  }
+  for (auto& c : out) {
+    Stmt n(db, "SELECT lang, name FROM category_names WHERE category_id = ? ORDER BY lang");
+    n.bind(1, c.id);
+    for (;;) {
+      auto row = n.step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      c.names.push_back({n.text(0), n.text(1), {}});
+    }
+  }
+  return out;
+}
+
+Result<std::vector<CategoryRecord>> CatalogStore::categories() {
+  Result<std::vector<CategoryRecord>> out;
+  auto st = db_.read([&](Tx& tx) -> Status {
+    out = categories(tx);
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Status CatalogStore::upsert_product(Tx& tx, const ProductRecord& p) {
+  sqlite3* db = tx.handle();
+  Stmt cat(db, "SELECT 1 FROM categories WHERE id = ?");
+  cat.bind(1, p.category);
+  auto found = cat.step();
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return fail(Errc::invalid_argument, "unknown category", "unknown category \"" + p.category + "\"");
+  Stmt ins(db, "INSERT OR IGNORE INTO products (sku, category, price, currency, vat_rate, stock, active, position, updated_at)"
+               " VALUES (?,?,?,?,?,?,?,?,?)");
+  ins.bind(1, p.sku).bind(2, p.category).bind(3, p.price).bind(4, p.currency).bind(5, std::int64_t{p.vat_rate})
+      .bind(6, p.stock).bind(7, std::int64_t{p.active ? 1 : 0}).bind(8, std::int64_t{p.position}).bind(9, p.updated_at);
+  if (auto st = ins.run(); !st) return st;
+  Stmt upd(db, "UPDATE products SET category=?, price=?, currency=?, vat_rate=?, stock=?, active=?, position=?, updated_at=?"
+               " WHERE sku=?");
+  upd.bind(1, p.category).bind(2, p.price).bind(3, p.currency).bind(4, std::int64_t{p.vat_rate}).bind(5, p.stock)
+      .bind(6, std::int64_t{p.active ? 1 : 0}).bind(7, std::int64_t{p.position}).bind(8, p.updated_at).bind(9, p.sku);
+  if (auto st = upd.run(); !st) return st;
+  Stmt del(db, "DELETE FROM product_texts WHERE sku = ?");
+  del.bind(1, p.sku);
+  if (auto st = del.run(); !st) return st;
+  for (const auto& t : p.texts) {
+    Stmt txt(db, "INSERT INTO product_texts (sku, lang, name, description) VALUES (?,?,?,?)");
+    txt.bind(1, p.sku).bind(2, t.lang).bind(3, t.name).bind(4, t.description);
+    if (auto st = txt.run(); !st) return st;
+  }
+  return ok();
+}
+
+Status CatalogStore::upsert_product(const ProductRecord& p) {
+  return db_.write([&](Tx& tx) { return upsert_product(tx, p); });
+}
+
+Result<bool> CatalogStore::insert_product(const ProductRecord& p) {
+  bool inserted = false;
+  auto st = db_.write([&](Tx& tx) -> Status {
+    auto existing = product(tx, p.sku);
+    if (!existing) return std::unexpected(existing.error());
+    if (existing->has_value()) return ok();
+    inserted = true;
+    return upsert_product(tx, p);
+  });
+  if (!st) return std::unexpected(st.error());
+  return inserted;
+}
+
+Result<std::optional<ProductRecord>> CatalogStore::product(Tx& tx, const std::string& sku) {
+  Stmt s(tx.handle(), std::string("SELECT ") + kProductColumns + " FROM products WHERE sku = ?");
+  s.bind(1, sku);
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<ProductRecord>();
+  ProductRecord p = read_product(s);
+  if (auto st = load_texts(tx.handle(), p); !st) return std::unexpected(st.error());
+  return std::optional<ProductRecord>(std::move(p));
+}
+
+Result<std::optional<ProductRecord>> CatalogStore::product(const std::string& sku) {
+  Result<std::optional<ProductRecord>> out;
+  auto st = db_.read([&](Tx& tx) -> Status {
+    out = product(tx, sku);
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Result<std::vector<ProductRecord>> CatalogStore::products(Tx& tx, const ProductQuery& q) {
+  std::string sql = std::string("SELECT ") + kProductColumns + " FROM products p" + where_clause(q) +
+                    " ORDER BY p.category, p.position, p.sku LIMIT :limit OFFSET :offset";
+  Stmt s(tx.handle(), sql);
+  if (!s.valid()) return std::unexpected(s.prepare_error());
+  bind_query(s, q);
+  s.bind(s.index_of(":limit"), std::int64_t{q.limit});
+  s.bind(s.index_of(":offset"), std::int64_t{q.offset});
+  std::vector<ProductRecord> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(read_product(s));
+  }
+  for (auto& p : out) {
+    if (auto st = load_texts(tx.handle(), p); !st) return std::unexpected(st.error());
+  }
+  return out;
+}
+
+Result<std::vector<ProductRecord>> CatalogStore::products(const ProductQuery& q) {
+  Result<std::vector<ProductRecord>> out;
+  auto st = db_.read([&](Tx& tx) -> Status {
+    out = products(tx, q);
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Result<std::int64_t> CatalogStore::count_products(Tx& tx, const ProductQuery& q) {
+  std::string sql = "SELECT count(*) FROM products p" + where_clause(q);
+  Stmt s(tx.handle(), sql);
+  if (!s.valid()) return std::unexpected(s.prepare_error());
+  bind_query(s, q);
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  return s.int64(0);
+}
+
+Result<bool> CatalogStore::delete_product(const std::string& sku) {
+  bool deleted = false;
+  auto st = db_.write([&](Tx& tx) -> Status {
+    Stmt s(tx.handle(), "DELETE FROM products WHERE sku = ?");
+    s.bind(1, sku);
+    if (auto r = s.run(); !r) return r;
+    deleted = sqlite3_changes(tx.handle()) > 0;
+    Stmt carts(tx.handle(), "DELETE FROM cart_items WHERE sku = ?");
+    carts.bind(1, sku);
+    return carts.run();
+  });
+  if (!st) return std::unexpected(st.error());
+  return deleted;
+}
+
+Result<bool> CatalogStore::take_stock(Tx& tx, const std::string& sku, std::int64_t quantity) {
+  Stmt s(tx.handle(), "UPDATE products SET stock = stock - ? WHERE sku = ? AND active = 1 AND stock >= ?");
+  s.bind(1, quantity).bind(2, sku).bind(3, quantity);
+  if (auto r = s.run(); !r) return std::unexpected(r.error());
+  return sqlite3_changes(tx.handle()) == 1;
+}
+
+Status CatalogStore::return_stock(Tx& tx, const std::string& sku, std::int64_t quantity) {
+  Stmt s(tx.handle(), "UPDATE products SET stock = stock + ? WHERE sku = ?");
+  s.bind(1, quantity).bind(2, sku);
+  return s.run();
+}
+
+}  // namespace comptoir::storage

@@ -1,0 +1,61 @@
+// CustomerStore: customers (found by the blind index of their channel address; the address itself
+// is sealed), their conversation state (sealed) and the messages queued for pull channels.
+// Thread-safe through Database; Tx overloads join a caller's transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/common/error.h"
+#include "storage/database.h"
+
+namespace comptoir::storage {
+
+struct CustomerRecord {
+  std::int64_t id = 0;
+  std::string subject_id;
+  std::string channel;
+  std::string address_index;
+  std::vector<std::uint8_t> address_sealed;
+  std::string language = "en";
+  std::int64_t created_at = 0;
+  std::int64_t last_active_at = 0;
+};
+
+struct ConversationRecord {
+  std::vector<std::uint8_t> state_sealed;
+  std::int64_t updated_at = 0;
+};
+
+struct ChatMessageRecord {
+  std::int64_t id = 0;
+  std::int64_t customer_id = 0;
+  std::vector<std::uint8_t> body_sealed;
+  std::int64_t created_at = 0;
+};
+
+class CustomerStore {
+ public:
+  explicit CustomerStore(Database& db) : db_(db) {}
+
+  Result<std::optional<CustomerRecord>> by_index(Tx& tx, const std::string& address_index);
+  Result<std::optional<CustomerRecord>> by_id(Tx& tx, std::int64_t id);
+  Result<std::optional<CustomerRecord>> by_id(std::int64_t id);
+  // Inserts and returns the new id. Errc::conflict if the address index exists.
+  Result<std::int64_t> insert(Tx& tx, const CustomerRecord& c);
+  Status set_language(Tx& tx, std::int64_t id, const std::string& language);
+  Status touch(Tx& tx, std::int64_t id, std::int64_t at);
+
+  Result<std::optional<ConversationRecord>> conversation(Tx& tx, std::int64_t customer_id);
+  Status save_conversation(Tx& tx, std::int64_t customer_id, const ConversationRecord& c);
+
+  Result<std::int64_t> add_chat_message(Tx& tx, const ChatMessageRecord& m);
+  Result<std::vector<ChatMessageRecord>> chat_messages_after(std::int64_t customer_id, std::int64_t after, int limit);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace comptoir::storage
