@@ -97,10 +97,10 @@ Result<std::int64_t> CustomerStore::add_chat_message(Tx& tx, const ChatMessageRe
   return sqlite3_last_insert_rowid(tx.handle());
 }
 
-Result<std::vector<ChatMessageRecord>> CustomerStore::chat_messages_after(std::int64_t customer_id,
+Result<std::vector<ChatMessageRecord>> CustomerStore::chat_messages_after(Tx& tx, std::int64_t customer_id,
                                                                           std::int64_t after, int limit) {
   std::vector<ChatMessageRecord> out;
-  auto st = db_.read([&](Tx& tx) -> Status {
+  {
     Stmt s(tx.handle(),
            "SELECT id, customer_id, body_sealed, created_at FROM chat_messages WHERE customer_id = ? AND id > ?"
            " ORDER BY id LIMIT ?");
@@ -108,11 +108,10 @@ Result<std::vector<ChatMessageRecord>> CustomerStore::chat_messages_after(std::i
     for (;;) {
       auto row = s.step();
       if (!row) return std::unexpected(row.error());
-      if (!*row) return ok();
+      if (!*row) break;
       out.push_back({s.int64(0), s.int64(1), s.blob(2), s.int64(3)});
     }
-  });
-  if (!st) return std::unexpected(st.error());
+  }
   return out;
 }
 

@@ -52,7 +52,8 @@ class CustomerStore {
   Status save_conversation(Tx& tx, std::int64_t customer_id, const ConversationRecord& c);
 
   Result<std::int64_t> add_chat_message(Tx& tx, const ChatMessageRecord& m);
-  Result<std::vector<ChatMessageRecord>> chat_messages_after(std::int64_t customer_id, std::int64_t after, int limit);
+  Result<std::vector<ChatMessageRecord>> chat_messages_after(Tx& tx, std::int64_t customer_id, std::int64_t after,
+                                                             int limit);
 
  private:
   Database& db_;

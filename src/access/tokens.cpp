@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "src/common/encoding.h"
 
 namespace comptoir::access {
@@ -125,7 +127,13 @@ Result<bool> TokenService::revoke(std::string_view id) {
   for (const auto& r : *rows) {
     if (r.id == id) return false;  // already revoked
   }
-  return fail(Errc::not_found, "no token with id " + std::string(id));
+  // Echo the id only when it has the shape of one: an operator may paste a token's secret here.
+  bool id_shaped = id.starts_with("tok_") && id.size() <= 4 + 32;
+  for (char c : id.substr(std::min<std::size_t>(id.size(), 4))) {
+    id_shaped = id_shaped && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  }
+  if (id_shaped) return fail(Errc::not_found, "no token with id " + std::string(id));
+  return fail(Errc::not_found, "no token with that id (token ids look like tok_0123456789abcdef)");
 }
 
 }  // namespace comptoir::access

@@ -10,6 +10,7 @@
 
 #include "src/app/data_dir.h"
 #include "src/app/serve.h"
+#include "src/app/shop_setup.h"
 #include "src/common/env.h"
 #include "src/common/files.h"
 #include "src/common/log.h"
@@ -108,11 +109,34 @@ int cmd_token_revoke(const std::string& config_path, const std::string& id) {
   return kExitOk;
 }
 
-int cmd_init(const std::string& config_path) {
+// Creates the data dir and loads the catalog (checked before anything is created, so a bad
+// catalog file leaves nothing behind).
+Status create_shop(const config::Config& cfg, const std::optional<fs::path>& catalog_file, bool empty_catalog,
+                   std::size_t& products) {
+  std::optional<commerce::CatalogData> catalog;
+  if (!empty_catalog) {
+    auto c = load_catalog(cfg, catalog_file);
+    if (!c) return std::unexpected(c.error());
+    catalog = std::move(*c);
+  }
+  if (auto st = init_data_dir(cfg); !st) return st;
+  products = 0;
+  if (!catalog) return ok();
+  auto dd = open_data_dir(cfg, {});
+  if (!dd) return std::unexpected(dd.error());
+  if (auto st = commerce::import_catalog(*dd->db, *catalog, unix_seconds(system_clock().now())); !st) return st;
+  products = catalog->products.size();
+  return ok();
+}
+
+int cmd_init(const std::string& config_path, const std::string& catalog_path, bool empty_catalog) {
   auto cfg = load_config(config_path);
   if (!cfg) return report(cfg.error());
-  if (auto st = init_data_dir(*cfg); !st) return report(st.error());
-  std::printf("created data dir %s\n", cfg->data_dir.c_str());
+  std::size_t products = 0;
+  std::optional<fs::path> file;
+  if (!catalog_path.empty()) file = fs::path(catalog_path);
+  if (auto st = create_shop(*cfg, file, empty_catalog, products); !st) return report(st.error());
+  std::printf("created data dir %s with %zu products\n", cfg->data_dir.c_str(), products);
   return kExitOk;
 }
 
@@ -138,6 +162,7 @@ std::string demo_config_text(int port) {
          "{\n"
          "  \"data_dir\": \".\",\n"
          "  \"server\": { \"host\": \"127.0.0.1\", \"port\": " + std::to_string(port) + " },\n"
+         "  \"shop\": { \"name\": \"Épicerie du Marché (demo)\" },\n"
          "  \"log\": { \"level\": \"info\" }\n"
          "}\n";
 }
@@ -149,7 +174,8 @@ int cmd_demo(const std::string& data_dir_arg, std::optional<int> port_override) 
   if (!fs::exists(dir, ec)) {
     auto cfg = config::parse(demo_config_text(port_override.value_or(8080)), "demo", dir);
     if (!cfg) return report(cfg.error());
-    if (auto st = init_data_dir(*cfg); !st) return report(st.error());
+    std::size_t products = 0;
+    if (auto st = create_shop(*cfg, std::nullopt, false, products); !st) return report(st.error());
     if (auto st = files::write_new(config_path, demo_config_text(port_override.value_or(8080)), 0600); !st) {
       return report(st.error());
     }
@@ -168,7 +194,7 @@ int cmd_demo(const std::string& data_dir_arg, std::optional<int> port_override) 
     auto token = tokens.create(access::Role::owner, "demo owner token");
     const std::string base = "http://" + cfg->server.host + ":" + std::to_string(port);
     std::printf("\nComptoir demo is running.\n\n");
-    std::printf("  Shop page:    %s/\n", base.c_str());
+    std::printf("  Web chat:     %s/\n", base.c_str());
     std::printf("  Health:       %s/healthz   readiness: %s/readyz\n", base.c_str(), base.c_str());
     std::printf("  Admin API:    %s/api/v1/\n", base.c_str());
     if (token) {
@@ -208,8 +234,12 @@ int run_cli(int argc, char** argv) {
     sub->add_option("-c,--config", config_path, "configuration file (JSON, comments allowed)")->required();
   };
 
-  auto* init = app.add_subcommand("init", "create the data dir, master key and encrypted database");
+  auto* init = app.add_subcommand("init", "create the data dir, master key and encrypted database, and load a catalog");
   add_config(init);
+  std::string catalog_path;
+  bool empty_catalog = false;
+  auto* catalog_opt = init->add_option("--catalog", catalog_path, "catalog JSON file (default: the built-in example catalog)");
+  init->add_flag("--empty-catalog", empty_catalog, "start with no products")->excludes(catalog_opt);
   auto* serve_cmd = app.add_subcommand("serve", "run the server");
   add_config(serve_cmd);
   auto* check = app.add_subcommand("check-config", "validate a configuration file (exit 0 or 2)");
@@ -254,7 +284,7 @@ int run_cli(int argc, char** argv) {
   }
 
   try {
-    if (init->parsed()) return cmd_init(config_path);
+    if (init->parsed()) return cmd_init(config_path, catalog_path, empty_catalog);
     if (serve_cmd->parsed()) return cmd_serve(config_path);
     if (check->parsed()) return cmd_check_config(config_path);
     if (demo->parsed()) {

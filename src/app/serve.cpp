@@ -7,7 +7,16 @@
 #include <cstdio>
 #include <thread>
 
+#include "privacy/blind_index.h"
+#include "privacy/vault.h"
 #include "src/app/data_dir.h"
+#include "src/app/shop_setup.h"
+#include "src/chat/engine.h"
+#include "src/chat/inbox.h"
+#include "src/commerce/customers.h"
+#include "src/commerce/shop.h"
+#include "src/http/webchat_session.h"
+#include "storage/subject_key_store.h"
 #include "src/common/log.h"
 #include "src/http/server.h"
 #include "storage/token_store.h"
@@ -40,6 +49,11 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
                  paths.root.c_str());
     return 1;
   }
+  auto messages = load_messages(cfg);
+  if (!messages) {
+    std::fprintf(stderr, "comptoir: %s\n", messages.error().message.c_str());
+    return 2;
+  }
   auto lock = ServeLock::acquire(paths);
   if (!lock) {
     std::fprintf(stderr, "comptoir: %s\n", lock.error().message.c_str());
@@ -66,10 +80,29 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   o.write_timeout_seconds = cfg.server.timeouts.write_seconds;
   o.keep_alive_seconds = cfg.server.timeouts.keep_alive_seconds;
 
+  const Clock& clock = system_clock();
+  storage::SubjectKeyStore subject_keys(db);
+  privacy::Vault vault(subject_keys, dd->keys->key_wrapping(), clock);
+  privacy::BlindIndex blind_index(dd->keys->blind_index());
+  commerce::CustomerDirectory customers(db, vault, blind_index, clock);
+  commerce::Shop shop(db, customers, shop_settings(cfg), clock);
+  chat::Engine engine(db, customers, shop, *messages, engine_settings(cfg, cfg.server.port), clock);
+  chat::Inbox inbox(db, customers, clock);
+  // Order status news reaches the customer in the same transaction as the change.
+  shop.set_status_listener([&](storage::Tx& tx, const storage::OrderRecord& order, const commerce::Customer& c) -> Status {
+    return inbox.deliver(tx, c, engine.status_notice(order, c.language));
+  });
+  http::WebchatSessions webchat(dd->keys->webchat_sessions());
+
   http::Services services;
   services.tokens = &tokens;
-  services.clock = &system_clock();
+  services.clock = &clock;
   services.ready = [&db] { return db.ping(); };
+  services.engine = &engine;
+  services.inbox = &inbox;
+  services.shop = &shop;
+  services.webchat = &webchat;
+  services.default_language = cfg.shop.default_language;
 
   http::Server server(o, services);
   auto port = server.bind();
@@ -77,6 +110,7 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
     std::fprintf(stderr, "comptoir: %s\n", port.error().message.c_str());
     return 1;
   }
+  if (cfg.shop.public_url.empty()) engine.set_public_url(default_public_url(cfg, *port));
   log::info("startup", {{"version", COMPTOIR_VERSION},
                         {"host", cfg.server.host},
                         {"port", *port},

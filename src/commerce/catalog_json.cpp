@@ -62,8 +62,10 @@ Status read_texts(const json& j, const std::string& where, const std::string& fi
 }
 
 const std::set<std::string>& product_keys() {
-  static const std::set<std::string> keys = {"sku", "category", "price", "currency", "vat_rate", "stock",
-                                             "active", "position", "name", "description"};
+  // "names"/"descriptions" are what product_to_json writes, so a GET body can be PUT back.
+  static const std::set<std::string> keys = {"sku",      "category", "price", "currency", "vat_rate", "stock",
+                                             "active",   "position", "name",  "description", "names",
+                                             "descriptions"};
   return keys;
 }
 
@@ -74,9 +76,10 @@ Status apply(storage::ProductRecord& p, const json& j, const std::string& defaul
     if (!product_keys().count(it.key())) return bad(where, it.key(), "unknown field");
   }
   if (require_all) {
-    for (const char* k : {"sku", "category", "price", "vat_rate", "name"}) {
+    for (const char* k : {"sku", "category", "price", "vat_rate"}) {
       if (!j.contains(k)) return bad(where, k, "is required");
     }
+    if (!j.contains("name") && !j.contains("names")) return bad(where, "name", "is required");
   }
   if (j.contains("sku")) {
     if (!j["sku"].is_string()) return bad(where, "sku", "must be a string");
@@ -130,8 +133,16 @@ Status apply(storage::ProductRecord& p, const json& j, const std::string& defaul
   if (j.contains("name")) {
     if (auto st = read_texts(j["name"], where, "name", 80, default_language, p.texts, true); !st) return st;
   }
+  if (j.contains("names")) {
+    if (auto st = read_texts(j["names"], where, "names", 80, default_language, p.texts, true); !st) return st;
+  }
   if (j.contains("description")) {
     if (auto st = read_texts(j["description"], where, "description", 1000, default_language, p.texts, false); !st) {
+      return st;
+    }
+  }
+  if (j.contains("descriptions") && !(j["descriptions"].is_object() && j["descriptions"].empty())) {
+    if (auto st = read_texts(j["descriptions"], where, "descriptions", 1000, default_language, p.texts, false); !st) {
       return st;
     }
   }
@@ -211,13 +222,17 @@ Result<CatalogData> load_catalog_file(const std::filesystem::path& path, const s
                                       const std::string& default_currency) {
   auto text = files::read(path, 16u << 20);
   if (!text) return std::unexpected(text.error());
+  return parse_catalog(*text, path.string(), default_language, default_currency);
+}
+
+Result<CatalogData> parse_catalog(std::string_view text, const std::string& file, const std::string& default_language,
+                                  const std::string& default_currency) {
   json j;
   try {
-    j = json::parse(*text, nullptr, true, true);
+    j = json::parse(text.begin(), text.end(), nullptr, true, true);
   } catch (const json::parse_error& e) {
-    return fail(Errc::invalid_argument, path.string() + ": malformed JSON at byte " + std::to_string(e.byte));
+    return fail(Errc::invalid_argument, file + ": malformed JSON at byte " + std::to_string(e.byte));
   }
-  const std::string file = path.filename().string();
   if (!j.is_object() || !j.contains("categories") || !j["categories"].is_array() || !j.contains("products") ||
       !j["products"].is_array()) {
     return fail(Errc::invalid_argument, file + ": needs \"categories\" and \"products\" arrays");

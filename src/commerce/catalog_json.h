@@ -32,6 +32,9 @@ Result<storage::ProductRecord> patch_product(const storage::ProductRecord& base,
                                              const std::string& default_language);
 nlohmann::json product_to_json(const storage::ProductRecord& p, const std::string& default_language);
 
+// Parses catalog JSON text; `name` appears in error messages.
+Result<CatalogData> parse_catalog(std::string_view text, const std::string& name, const std::string& default_language,
+                                  const std::string& default_currency);
 Result<CatalogData> load_catalog_file(const std::filesystem::path& path, const std::string& default_language,
                                       const std::string& default_currency);
 // Inserts or replaces every category and product in one transaction.

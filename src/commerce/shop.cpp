@@ -318,7 +318,7 @@ Result<std::optional<storage::OrderRecord>> Shop::customer_order(Tx& tx, std::in
   return o;
 }
 
-Result<storage::OrderRecord> Shop::change_status(Tx& tx, const std::string& number, OrderStatus to) {
+Result<storage::OrderRecord> Shop::change_status(Tx& tx, const std::string& number, OrderStatus to, bool notify) {
   auto o = orders_.by_number(tx, number);
   if (!o) return std::unexpected(o.error());
   if (!o->has_value()) return fail(Errc::not_found, "no such order", "no order " + number);
@@ -339,7 +339,7 @@ Result<storage::OrderRecord> Shop::change_status(Tx& tx, const std::string& numb
   }
   order.status = std::string(to_string(to));
   order.updated_at = now;
-  if (listener_ && order.customer_id) {
+  if (notify && listener_ && order.customer_id) {
     auto c = customers_.by_id(tx, *order.customer_id);
     if (!c) return std::unexpected(c.error());
     if (c->has_value()) {

@@ -130,7 +130,9 @@ class Shop {
                                                              const std::string& number);
   // Staff: Errc::not_found, or Errc::conflict when the transition is not allowed.
   Result<storage::OrderRecord> change_status(const std::string& number, OrderStatus to);
-  Result<storage::OrderRecord> change_status(storage::Tx& tx, const std::string& number, OrderStatus to);
+  // `notify` = false when the customer made the change in their own chat (the reply tells them).
+  Result<storage::OrderRecord> change_status(storage::Tx& tx, const std::string& number, OrderStatus to,
+                                             bool notify = true);
   Result<OrderDetails> details(storage::Tx& tx, const storage::OrderRecord& order);
 
   storage::CatalogStore& catalog() { return catalog_; }

@@ -49,6 +49,20 @@ std::string base64url_encode(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
+std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text) {
+  ensure_sodium();
+  std::vector<std::uint8_t> out(text.size() * 3 / 4 + 3);
+  std::size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len, &end,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  out.resize(len);
+  return out;
+}
+
 std::string random_id(std::string_view prefix, std::size_t bytes) {
   ensure_sodium();
   std::vector<std::uint8_t> buf(bytes);

@@ -16,6 +16,8 @@ std::string hex_encode(std::string_view bytes);
 std::optional<std::vector<std::uint8_t>> hex_decode(std::string_view hex);
 
 std::string base64url_encode(std::span<const std::uint8_t> bytes);
+// Unpadded base64url; nullopt on any character outside the alphabet or a malformed length.
+std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text);
 
 // Random identifier: `prefix` followed by `bytes` random bytes in hex.
 std::string random_id(std::string_view prefix, std::size_t bytes);

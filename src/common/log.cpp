@@ -16,7 +16,8 @@ std::atomic<int> g_level{static_cast<int>(Level::info)};
 std::mutex g_mutex;
 Sink g_sink;  // guarded by g_mutex
 
-constexpr std::string_view kTokenPrefix = "cpt_";
+constexpr std::string_view kTokenPrefix = "cpt_";     // admin API tokens
+constexpr std::string_view kSessionPrefix = "wcs_";   // web chat sessions
 
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
@@ -70,15 +71,19 @@ std::string mask_tokens(std::string_view value) {
   out.reserve(value.size());
   std::size_t i = 0;
   while (i < value.size()) {
-    if (value.compare(i, kTokenPrefix.size(), kTokenPrefix) == 0) {
-      std::size_t j = i + kTokenPrefix.size();
+    bool masked = false;
+    for (std::string_view prefix : {kTokenPrefix, kSessionPrefix}) {
+      if (value.compare(i, prefix.size(), prefix) != 0) continue;
+      std::size_t j = i + prefix.size();
       while (j < value.size() && is_token_char(value[j])) ++j;
-      if (j - i - kTokenPrefix.size() >= 16) {
-        out.append(kTokenPrefix).append("[redacted]");
+      if (j - i - prefix.size() >= 16) {
+        out.append(prefix).append("[redacted]");
         i = j;
-        continue;
+        masked = true;
+        break;
       }
     }
+    if (masked) continue;
     out.push_back(value[i]);
     ++i;
   }

@@ -1,7 +1,8 @@
 // Structured logging: one JSON object per line on stderr (or an injected sink for tests).
 // Redaction is part of the logger, not of callers' discipline: field names that denote secrets
 // (token, secret, key, passphrase, password, authorization, cookie) are replaced by "[redacted]",
-// and anything shaped like a Comptoir API token is masked wherever it appears in a value.
+// and anything shaped like a Comptoir API token (cpt_…) or web chat session (wcs_…) is masked
+// wherever it appears in a value.
 // Personal data must never be passed in at all (log pseudonymous ids instead).
 // Thread-safe: lines from concurrent threads never interleave.
 #pragma once

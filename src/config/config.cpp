@@ -50,6 +50,42 @@ void read_key(ObjectReader& r, KeyConfig& k) {
   r.finish();
 }
 
+void read_shop(ObjectReader& r, ShopConfig& s) {
+  r.string("name", s.name, 80);
+  if (r.string("public_url", s.public_url, 300)) {
+    if (!(s.public_url.starts_with("https://") || s.public_url.starts_with("http://"))) {
+      r.error("public_url", "must start with https:// (or http:// for a local test)");
+    }
+  }
+  r.choice("default_language", s.default_language, {"en", "fr", "de"});
+  r.finish();
+}
+
+void read_commerce(ObjectReader& r, CommerceConfig& c) {
+  if (r.string("currency", c.currency, 3)) {
+    bool okc = c.currency.size() == 3;
+    for (char ch : c.currency) okc = okc && ch >= 'A' && ch <= 'Z';
+    if (!okc) r.error("currency", "must be a three-letter upper-case ISO 4217 code, e.g. EUR");
+  }
+  r.boolean("pickup", c.pickup);
+  r.boolean("delivery", c.delivery);
+  std::int64_t v;
+  if (r.integer("delivery_fee", v, 0, 100000)) c.delivery_fee = v;
+  if (r.integer("delivery_vat_rate", v, 0, 100)) c.delivery_vat_rate = static_cast<int>(v * 100);
+  if (r.integer("free_delivery_from", v, 0, 100000000)) c.free_delivery_from = v;
+  if (r.integer("max_line_quantity", v, 1, 999)) c.max_line_quantity = static_cast<int>(v);
+  if (!c.pickup && !c.delivery) r.error("pickup", "at least one of pickup and delivery must be offered");
+  r.finish();
+}
+
+void read_chat(ObjectReader& r, ChatConfig& c) {
+  std::int64_t v;
+  if (r.integer("inactivity_minutes", v, 1, 7 * 24 * 60)) c.inactivity_minutes = static_cast<int>(v);
+  if (r.integer("page_size", v, 3, 9)) c.page_size = static_cast<int>(v);
+  r.path("messages_dir", c.messages_dir);
+  r.finish();
+}
+
 }  // namespace
 
 std::string_view to_string(Argon2Strength s) {
@@ -85,6 +121,9 @@ Result<Config> parse(std::string_view text, std::string_view source_name,
     }
     l->finish();
   }
+  if (auto s = root.object("shop")) read_shop(*s, cfg.shop);
+  if (auto c = root.object("commerce")) read_commerce(*c, cfg.commerce);
+  if (auto c = root.object("chat")) read_chat(*c, cfg.chat);
   std::string schema_hint;  // "$schema" lets editors validate the file; its value is not used
   root.string("$schema", schema_hint, 1024);
   root.finish();

@@ -45,12 +45,38 @@ struct LogConfig {
   log::Level level = log::Level::info;
 };
 
+// The shop as customers see it.
+struct ShopConfig {
+  std::string name = "Comptoir demo shop";
+  std::string public_url;              // base of links sent to customers; default http://host:port
+  std::string default_language = "en";
+};
+
+struct CommerceConfig {
+  std::string currency = "EUR";
+  bool pickup = true;
+  bool delivery = true;
+  std::int64_t delivery_fee = 490;     // minor units, VAT included
+  int delivery_vat_rate = 2000;        // basis points (config gives percent: 20)
+  std::int64_t free_delivery_from = 0; // items total from which delivery is free; 0 = never
+  int max_line_quantity = 99;
+};
+
+struct ChatConfig {
+  int inactivity_minutes = 30;         // after this, a conversation restarts at the main menu
+  int page_size = 8;                   // products per page in menus
+  std::filesystem::path messages_dir;  // empty = the catalogs built into the binary
+};
+
 struct Config {
   std::filesystem::path source;    // the file it was read from (empty if built in memory)
   std::filesystem::path data_dir;  // absolute or relative to the working directory
   ServerConfig server;
   KeyConfig key;
   LogConfig log;
+  ShopConfig shop;
+  CommerceConfig commerce;
+  ChatConfig chat;
 };
 
 // Reads and validates `path`. Errors (Errc::config) list every problem, one per line, each naming

@@ -44,8 +44,17 @@ Result<nlohmann::json> parse_json_with_comments(std::string_view text, std::stri
     // nlohmann's message looks like "[json.exception.parse_error.101] parse error at line 1,
     // column 5: syntax error while parsing …"; keep the part after the location.
     if (auto pos = what.find(": "); pos != std::string::npos) what = what.substr(pos + 2);
+    // "…; last read: '<token so far>'" quotes the input, which may be an unterminated or invalid
+    // passphrase string: never echo it.
+    if (auto pos = what.find("; last read: "); pos != std::string::npos) what.erase(pos);
     return fail(Errc::config, std::string(source_name) + ":" + std::to_string(line) + ":" +
                                   std::to_string(col) + ": malformed JSON: " + what);
+  } catch (const nlohmann::json::exception& e) {
+    // Not a syntax error but still unusable input, e.g. out_of_range.406 "number overflow parsing
+    // '1e400'" (no position is available for these). Must not escape as an exception.
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    return fail(Errc::config, std::string(source_name) + ": malformed JSON: " + what);
   }
 }
 

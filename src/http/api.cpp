@@ -130,10 +130,32 @@ The admin API lives under <code>/api/v1/</code> and needs a bearer token (<code>
 
 }  // namespace
 
+std::optional<json> json_body(const httplib::Request& req, httplib::Response& res) {
+  const std::string type = req.get_header_value("Content-Type");
+  if (type.rfind("application/json", 0) != 0) {
+    send_error(res, 415, "unsupported_media_type", "send the body as application/json");
+    return std::nullopt;
+  }
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    send_error(res, 400, "bad_request", "the body is not valid JSON");
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
+    send_error(res, 400, "bad_request", "the body must be a JSON object");
+    return std::nullopt;
+  }
+  return body;
+}
+
 void install_routes(httplib::Server& server, Context& ctx) {
-  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(kLandingPage, "text/html; charset=utf-8");
-  });
+  if (ctx.services.engine == nullptr) {
+    server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(kLandingPage, "text/html; charset=utf-8");
+    });
+  }
+  install_webchat_routes(server, ctx);
+  install_commerce_routes(server, ctx);
 
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, {{"status", "ok"}});

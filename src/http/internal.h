@@ -32,7 +32,15 @@ struct Context {
   ServerOptions options;
   Services services;
   FailureLimiter auth_failures;
+  FailureLimiter webchat_sessions;  // counts sessions minted per client address
+  FailureLimiter webchat_messages;  // counts messages per session
 };
+
+// Parses a JSON request body; on failure writes 400/415 and returns nullopt.
+std::optional<nlohmann::json> json_body(const httplib::Request& req, httplib::Response& res);
+
+void install_webchat_routes(httplib::Server& server, Context& ctx);
+void install_commerce_routes(httplib::Server& server, Context& ctx);
 
 // Authenticates the bearer token and checks the role. On failure writes the 401/403/429 response
 // and returns nullopt.

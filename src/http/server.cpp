@@ -34,7 +34,9 @@ void ensure_request_id(const httplib::Request& req, httplib::Response& res) {
 
 struct Server::Impl {
   Impl(ServerOptions o, Services s)
-      : ctx{o, std::move(s), FailureLimiter(o.auth_failures_per_minute, std::chrono::seconds(60))} {}
+      : ctx{o, std::move(s), FailureLimiter(o.auth_failures_per_minute, std::chrono::seconds(60)),
+            FailureLimiter(o.webchat_sessions_per_minute, std::chrono::seconds(60)),
+            FailureLimiter(o.webchat_messages_per_minute, std::chrono::seconds(60), 100000)} {}
   Context ctx;
   httplib::Server server;
   std::atomic<bool> bound{false};

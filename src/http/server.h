@@ -11,6 +11,9 @@
 #include <string>
 
 #include "src/access/tokens.h"
+#include "src/chat/engine.h"
+#include "src/chat/inbox.h"
+#include "src/commerce/shop.h"
 #include "src/common/env.h"
 #include "src/common/error.h"
 
@@ -27,12 +30,23 @@ struct ServerOptions {
   int keep_alive_seconds = 5;
   // Failed authentications allowed per client address per minute before 429.
   int auth_failures_per_minute = 10;
+  // Web chat: new sessions per client address per minute, messages per session per minute.
+  int webchat_sessions_per_minute = 30;
+  int webchat_messages_per_minute = 120;
 };
+
+class WebchatSessions;
 
 struct Services {
   access::TokenService* tokens = nullptr;
   std::function<bool()> ready;  // true when the database answers
   const Clock* clock = nullptr;
+  // Chat commerce (absent in a server that only serves the admin API, e.g. some tests).
+  chat::Engine* engine = nullptr;
+  chat::Inbox* inbox = nullptr;
+  commerce::Shop* shop = nullptr;
+  const WebchatSessions* webchat = nullptr;
+  std::string default_language = "en";
 };
 
 class Server {

@@ -1,0 +1,56 @@
+#include "src/app/shop_setup.h"
+
+#include "src/assets/assets.h"
+#include "src/common/files.h"
+
+namespace comptoir::app {
+
+commerce::ShopSettings shop_settings(const config::Config& cfg) {
+  commerce::ShopSettings s;
+  s.currency = cfg.commerce.currency;
+  s.pickup = cfg.commerce.pickup;
+  s.delivery = cfg.commerce.delivery;
+  s.delivery_fee = cfg.commerce.delivery_fee;
+  s.delivery_vat_rate = cfg.commerce.delivery_vat_rate;
+  s.free_delivery_from = cfg.commerce.free_delivery_from;
+  s.max_line_quantity = cfg.commerce.max_line_quantity;
+  s.default_language = cfg.shop.default_language;
+  return s;
+}
+
+std::string default_public_url(const config::Config& cfg, int port) {
+  std::string host = cfg.server.host;
+  if (host == "0.0.0.0" || host == "::" || host.empty()) host = "127.0.0.1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port);
+}
+
+chat::EngineSettings engine_settings(const config::Config& cfg, int port) {
+  chat::EngineSettings e;
+  e.shop_name = cfg.shop.name;
+  e.public_url = cfg.shop.public_url.empty() ? default_public_url(cfg, port) : cfg.shop.public_url;
+  e.page_size = cfg.chat.page_size;
+  e.inactivity = std::chrono::minutes(cfg.chat.inactivity_minutes);
+  return e;
+}
+
+Result<chat::Messages> load_messages(const config::Config& cfg) {
+  if (!cfg.chat.messages_dir.empty()) return chat::Messages::load(cfg.chat.messages_dir, cfg.shop.default_language);
+  std::vector<std::pair<std::string, std::string>> sources;
+  for (const char* name : {"messages/en.json", "messages/fr.json", "messages/de.json"}) {
+    auto body = assets::find(name);
+    if (!body) return fail(Errc::internal, std::string("built-in ") + name + " is missing");
+    sources.emplace_back(std::string("built-in ") + name, std::string(*body));
+  }
+  return chat::Messages::from_sources(sources, cfg.shop.default_language);
+}
+
+Result<commerce::CatalogData> load_catalog(const config::Config& cfg, const std::optional<std::filesystem::path>& file) {
+  if (file) return commerce::load_catalog_file(*file, cfg.shop.default_language, cfg.commerce.currency);
+  auto body = assets::find("catalog.example.json");
+  if (!body) return fail(Errc::internal, "built-in example catalog is missing");
+  // Parse through the same loader via a path-less entry point.
+  return commerce::parse_catalog(*body, "catalog.example.json", cfg.shop.default_language, cfg.commerce.currency);
+}
+
+}  // namespace comptoir::app

@@ -1,0 +1,25 @@
+// Turning the merchant's configuration into the commerce and chat settings, and loading the
+// message catalogs and the catalog file (from the config, or the defaults built into the binary).
+// Used at startup and by `init`; not thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "src/chat/engine.h"
+#include "src/chat/messages.h"
+#include "src/commerce/catalog_json.h"
+#include "src/commerce/types.h"
+#include "src/config/config.h"
+
+namespace comptoir::app {
+
+commerce::ShopSettings shop_settings(const config::Config& cfg);
+chat::EngineSettings engine_settings(const config::Config& cfg, int port);
+std::string default_public_url(const config::Config& cfg, int port);
+Result<chat::Messages> load_messages(const config::Config& cfg);
+// The catalog in `file`, or the example catalog built into the binary when `file` is empty.
+Result<commerce::CatalogData> load_catalog(const config::Config& cfg, const std::optional<std::filesystem::path>& file);
+
+}  // namespace comptoir::app

@@ -1,0 +1,85 @@
+// The conversation engine: channel-agnostic chat commerce. One inbound message (typed text or a
+// tapped option) from one channel address becomes a list of replies, each a text with options
+// (stable ids and short titles) that a channel renders as buttons, lists or numbered lines.
+// Every message is handled in one database transaction: the customer, their cart, their
+// conversation state (sealed under their key) and any order change commit together or not at
+// all, and messages are applied strictly one after another.
+// Thread-safe: call handle() from any number of threads.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "privacy/blind_index.h"
+#include "src/chat/messages.h"
+#include "src/commerce/customers.h"
+#include "src/commerce/shop.h"
+#include "src/common/env.h"
+#include "src/common/error.h"
+
+namespace comptoir::chat {
+
+struct Option {
+  std::string id;
+  std::string title;
+  std::string description;  // optional, short
+};
+
+struct Reply {
+  std::string text;
+  std::vector<Option> options;
+};
+
+struct Inbound {
+  privacy::Channel channel = privacy::Channel::webchat;
+  std::string address;  // wa_id, Telegram chat id, or web chat session id
+  std::string text;     // what the customer typed (empty if an option was tapped)
+  std::string option;   // the id of a tapped option (empty if text was typed)
+};
+
+struct EngineSettings {
+  std::string shop_name = "our shop";
+  std::string public_url = "http://127.0.0.1:8080";  // links (privacy notice) start here
+  int page_size = 8;
+  std::chrono::minutes inactivity{30};  // a conversation older than this starts again at the menu
+};
+
+// Limits on what a customer may send: 4096 characters (at most 4 bytes each in UTF-8).
+inline constexpr std::size_t kMaxTextChars = 4096;
+inline constexpr std::size_t kMaxTextBytes = 4 * kMaxTextChars;
+inline constexpr std::size_t kMaxOptionBytes = 128;
+
+class Engine {
+ public:
+  Engine(storage::Database& db, commerce::CustomerDirectory& customers, commerce::Shop& shop,
+         const Messages& messages, EngineSettings settings, const Clock& clock);
+
+  // Errc::invalid_argument for malformed input (empty or oversized text, a malformed option id,
+  // an invalid address); the state is then unchanged. Unknown but well-formed input gets a
+  // polite reply and the current options.
+  Result<std::vector<Reply>> handle(const Inbound& in);
+
+  // The text telling a customer about their order's new status, in their language.
+  Reply status_notice(const storage::OrderRecord& order, const std::string& language) const;
+
+  const Messages& messages() const { return messages_; }
+  const EngineSettings& settings() const { return settings_; }
+  std::string privacy_url(const std::string& language) const;
+  // Before serving starts only (not thread-safe): the base URL once the port is known.
+  void set_public_url(std::string url) { settings_.public_url = std::move(url); }
+
+ private:
+  friend class Turn;
+  storage::Database& db_;
+  commerce::CustomerDirectory& customers_;
+  commerce::Shop& shop_;
+  const Messages& messages_;
+  EngineSettings settings_;
+  const Clock& clock_;
+};
+
+// Validates the shape of inbound input (used by channels before calling handle()).
+Status validate_inbound(const Inbound& in);
+
+}  // namespace comptoir::chat
