@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "src/common/encoding.h"
+#include "src/common/text.h"
 
 namespace comptoir::access {
 
@@ -32,7 +33,8 @@ bool parse_role(std::string_view text, Role& out) {
 }
 
 Status validate_label(std::string_view label) {
-  if (label.size() > 100) return fail(Errc::invalid_argument, "label is longer than 100 characters");
+  if (!text::is_valid_utf8(label)) return fail(Errc::invalid_argument, "label is not valid UTF-8");
+  if (text::utf8_length(label) > 100) return fail(Errc::invalid_argument, "label is longer than 100 characters");
   for (char ch : label) {
     const auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 || c == 0x7f) return fail(Errc::invalid_argument, "label contains control characters");

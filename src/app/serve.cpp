@@ -103,6 +103,8 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   services.shop = &shop;
   services.webchat = &webchat;
   services.default_language = cfg.shop.default_language;
+  services.shop_name = cfg.shop.name;
+  services.shop_contact = cfg.shop.contact;
 
   http::Server server(o, services);
   auto port = server.bind();

@@ -58,6 +58,7 @@ void read_shop(ObjectReader& r, ShopConfig& s) {
     }
   }
   r.choice("default_language", s.default_language, {"en", "fr", "de"});
+  r.string("contact", s.contact, 300);
   r.finish();
 }
 

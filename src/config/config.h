@@ -50,6 +50,7 @@ struct ShopConfig {
   std::string name = "Comptoir demo shop";
   std::string public_url;              // base of links sent to customers; default http://host:port
   std::string default_language = "en";
+  std::string contact;                 // how to reach the controller (shown in the privacy notice)
 };
 
 struct CommerceConfig {

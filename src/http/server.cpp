@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <thread>
 
 #include "src/common/encoding.h"
 #include "src/common/log.h"
@@ -40,6 +41,11 @@ struct Server::Impl {
   Context ctx;
   httplib::Server server;
   std::atomic<bool> bound{false};
+  // httplib's stop() does nothing until listen_after_bind() has started running, so a stop()
+  // that comes early (a signal right after bind) is remembered here instead of being lost.
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> run_entered{false};
+  std::atomic<bool> run_finished{false};
 };
 
 Server::Server(ServerOptions options, Services services)
@@ -175,14 +181,25 @@ Result<int> Server::bind() {
 
 Status Server::run() {
   if (!impl_->bound) return fail(Errc::internal, "run() before bind()");
-  if (!impl_->server.listen_after_bind() && impl_->server.is_running()) {
-    return fail(Errc::io, "the listening socket failed");
+  impl_->run_entered = true;
+  if (impl_->stop_requested) {
+    impl_->run_finished = true;
+    return ok();
   }
+  // listen_after_bind() returns true after stop(), false only if accepting failed.
+  const bool clean = impl_->server.listen_after_bind();
+  impl_->run_finished = true;
+  if (!clean) return fail(Errc::io, "the listening socket failed");
   return ok();
 }
 
 void Server::stop() {
-  if (impl_) impl_->server.stop();
+  if (!impl_) return;
+  impl_->stop_requested = true;
+  // If run() has been entered but httplib is not running yet, wait until it is (a moment), so
+  // that its stop() takes effect; if run() has not been entered, it sees stop_requested.
+  while (impl_->run_entered && !impl_->run_finished && !impl_->server.is_running()) std::this_thread::yield();
+  impl_->server.stop();
 }
 
 }  // namespace comptoir::http

@@ -47,6 +47,8 @@ struct Services {
   commerce::Shop* shop = nullptr;
   const WebchatSessions* webchat = nullptr;
   std::string default_language = "en";
+  std::string shop_name;
+  std::string shop_contact;
 };
 
 class Server {

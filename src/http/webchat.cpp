@@ -52,7 +52,72 @@ void serve_asset(httplib::Server& server, const std::string& path, const std::st
 
 }  // namespace
 
+namespace {
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// ?lang=xx wins; otherwise the first supported language in Accept-Language; else the default.
+std::string pick_language(const httplib::Request& req, const std::string& fallback) {
+  auto supported = [](std::string_view l) { return l == "en" || l == "fr" || l == "de"; };
+  if (req.has_param("lang") && supported(req.get_param_value("lang"))) return req.get_param_value("lang");
+  const std::string accept = req.get_header_value("Accept-Language");
+  std::size_t i = 0;
+  while (i < accept.size()) {
+    while (i < accept.size() && (accept[i] == ' ' || accept[i] == ',')) ++i;
+    const std::size_t start = i;
+    while (i < accept.size() && accept[i] != ',') ++i;
+    std::string tag = accept.substr(start, i - start);
+    tag = tag.substr(0, tag.find(';'));
+    std::string primary = tag.substr(0, tag.find('-'));
+    for (char& c : primary) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (supported(primary)) return primary;
+  }
+  return fallback;
+}
+
+}  // namespace
+
+// The privacy notice (merchant-editable templates in config/privacy/, one per language).
+void install_privacy_notice(httplib::Server& server, Context& ctx) {
+  server.Get("/privacy", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    const std::string lang = pick_language(req, ctx.services.default_language);
+    auto body = assets::find("privacy/" + lang + ".html");
+    if (!body) body = assets::find("privacy/en.html");
+    if (!body) return send_error(res, 404, "not_found", "no privacy notice");
+    std::string html(*body);
+    const std::string shop = html_escape(ctx.services.shop_name.empty() ? "this shop" : ctx.services.shop_name);
+    const std::string contact = html_escape(ctx.services.shop_contact.empty() ? ctx.services.shop_name : ctx.services.shop_contact);
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{shop}", shop}, {"{contact}", contact}}) {
+      for (auto pos = html.find(key); pos != std::string::npos; pos = html.find(key, pos + value.size())) {
+        html.replace(pos, key.size(), value);
+      }
+    }
+    res.set_content("<!doctype html>\n<html lang=\"" + lang +
+                        "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, "
+                        "initial-scale=1\"><title>Privacy</title><link rel=\"stylesheet\" href=\"/static/chat.css\">"
+                        "</head><body><main class=\"notice\">\n" +
+                        html + "</main></body></html>\n",
+                    "text/html; charset=utf-8");
+    res.set_header("Content-Language", lang);
+    res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'");
+  });
+}
+
 void install_webchat_routes(httplib::Server& server, Context& ctx) {
+  install_privacy_notice(server, ctx);
   if (ctx.services.engine == nullptr || ctx.services.webchat == nullptr) return;
 
   serve_asset(server, "/", "static/chat.html", "text/html; charset=utf-8");
