@@ -17,6 +17,8 @@ build-test: deps
 	cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DCOMPTOIR_SANITIZE=ON
 	cmake --build build-test -j $(JOBS)
 
+# The test suite includes the browser test, so its deps (and only its deps) bring Chromium and Node.
+test: export COMPTOIR_WITH_BROWSER := 1
 test: build-test
 	cd build-test && ctest --output-on-failure -j $(JOBS) --timeout 600
 

@@ -189,10 +189,58 @@ bool Database::ping() {
 }
 
 Status Database::write(const std::function<Status(Tx&)>& fn) {
-  return transaction([&](sqlite3* db) {
-    Tx tx(db);
-    return fn(tx);
-  });
+  constexpr std::size_t kMaxBatch = 64;
+  PendingWrite me{&fn, ok(), false};
+  std::unique_lock lock(queue_mutex_);
+  queue_.push_back(&me);
+  for (;;) {
+    if (me.done) return me.result;
+    if (!leader_active_) {
+      // Lead: take everything queued so far (this write included) and commit it together.
+      leader_active_ = true;
+      std::deque<PendingWrite*> batch;
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      lock.unlock();
+      commit_batch(batch);
+      lock.lock();
+      for (auto* w : batch) w->done = true;
+      leader_active_ = false;
+      queue_cv_.notify_all();
+      continue;
+    }
+    queue_cv_.wait(lock);
+  }
+}
+
+void Database::commit_batch(std::deque<PendingWrite*>& batch) {
+  std::lock_guard lock(mutex_);
+  if (db_ == nullptr) {
+    for (auto* w : batch) w->result = fail(Errc::unavailable, "database is closed");
+    return;
+  }
+  if (auto st = exec(db_, "BEGIN IMMEDIATE;"); !st) {
+    for (auto* w : batch) w->result = st;
+    return;
+  }
+  Tx tx(db_);
+  for (auto* w : batch) {
+    if (auto st = exec(db_, "SAVEPOINT w;"); !st) {
+      w->result = st;
+      continue;
+    }
+    w->result = (*w->fn)(tx);
+    if (!w->result) exec(db_, "ROLLBACK TO w;");
+    exec(db_, "RELEASE w;");
+  }
+  if (auto st = exec(db_, "COMMIT;"); !st) {
+    exec(db_, "ROLLBACK;");
+    for (auto* w : batch) {
+      if (w->result) w->result = st;
+    }
+  }
 }
 
 Status Database::read(const std::function<Status(Tx&)>& fn) {

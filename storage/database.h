@@ -4,6 +4,8 @@
 // open the same file at the same time: WAL mode and a busy timeout make that safe.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -65,6 +67,10 @@ class Database {
   // Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back if `fn` returns an error.
   Status transaction(const std::function<Status(sqlite3*)>& fn);
   // The same for composed domain operations: every store call given this Tx joins the commit.
+  // Group commit: writes that arrive while another commit is in progress are run together in
+  // one transaction, each inside its own SAVEPOINT (a failing one is rolled back alone), and
+  // all return only after that transaction's durable COMMIT. Durability per caller is the same
+  // as one transaction each; the fsync is shared.
   Status write(const std::function<Status(Tx&)>& fn);
   // Exclusive use of the connection without a transaction (consistent single statements).
   Status read(const std::function<Status(Tx&)>& fn);
@@ -77,10 +83,22 @@ class Database {
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  struct PendingWrite {
+    const std::function<Status(Tx&)>* fn;
+    Status result;
+    bool done = false;
+  };
   Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
-  std::mutex mutex_;
+  void commit_batch(std::deque<PendingWrite*>& batch);
+
+  std::mutex mutex_;  // the connection
   sqlite3* db_;
   std::filesystem::path path_;
+
+  std::mutex queue_mutex_;  // group commit
+  std::condition_variable queue_cv_;
+  std::deque<PendingWrite*> queue_;
+  bool leader_active_ = false;
 };
 
 struct LibraryVersions {

@@ -79,6 +79,8 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   o.read_timeout_seconds = cfg.server.timeouts.read_seconds;
   o.write_timeout_seconds = cfg.server.timeouts.write_seconds;
   o.keep_alive_seconds = cfg.server.timeouts.keep_alive_seconds;
+  o.webchat_sessions_per_minute = cfg.webchat.sessions_per_minute;
+  o.webchat_messages_per_minute = cfg.webchat.messages_per_minute;
 
   const Clock& clock = system_clock();
   storage::SubjectKeyStore subject_keys(db);

@@ -87,6 +87,13 @@ void read_chat(ObjectReader& r, ChatConfig& c) {
   r.finish();
 }
 
+void read_webchat(ObjectReader& r, WebchatConfig& w) {
+  std::int64_t v;
+  if (r.integer("sessions_per_minute", v, 1, 1000000)) w.sessions_per_minute = static_cast<int>(v);
+  if (r.integer("messages_per_minute", v, 1, 1000000)) w.messages_per_minute = static_cast<int>(v);
+  r.finish();
+}
+
 }  // namespace
 
 std::string_view to_string(Argon2Strength s) {
@@ -125,6 +132,7 @@ Result<Config> parse(std::string_view text, std::string_view source_name,
   if (auto s = root.object("shop")) read_shop(*s, cfg.shop);
   if (auto c = root.object("commerce")) read_commerce(*c, cfg.commerce);
   if (auto c = root.object("chat")) read_chat(*c, cfg.chat);
+  if (auto w = root.object("webchat")) read_webchat(*w, cfg.webchat);
   std::string schema_hint;  // "$schema" lets editors validate the file; its value is not used
   root.string("$schema", schema_hint, 1024);
   root.finish();

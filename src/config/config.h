@@ -63,6 +63,13 @@ struct CommerceConfig {
   int max_line_quantity = 99;
 };
 
+struct WebchatConfig {
+  // New sessions per client address per minute. Behind a reverse proxy every customer has the
+  // proxy's address, so this is a shop-wide ceiling there; sessions cost no storage until used.
+  int sessions_per_minute = 600;
+  int messages_per_minute = 120;  // per session
+};
+
 struct ChatConfig {
   int inactivity_minutes = 30;         // after this, a conversation restarts at the main menu
   int page_size = 8;                   // products per page in menus
@@ -78,6 +85,7 @@ struct Config {
   ShopConfig shop;
   CommerceConfig commerce;
   ChatConfig chat;
+  WebchatConfig webchat;
 };
 
 // Reads and validates `path`. Errors (Errc::config) list every problem, one per line, each naming

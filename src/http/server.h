@@ -31,7 +31,7 @@ struct ServerOptions {
   // Failed authentications allowed per client address per minute before 429.
   int auth_failures_per_minute = 10;
   // Web chat: new sessions per client address per minute, messages per session per minute.
-  int webchat_sessions_per_minute = 30;
+  int webchat_sessions_per_minute = 600;
   int webchat_messages_per_minute = 120;
 };
 

@@ -121,6 +121,7 @@ void install_webchat_routes(httplib::Server& server, Context& ctx) {
   if (ctx.services.engine == nullptr || ctx.services.webchat == nullptr) return;
 
   serve_asset(server, "/", "static/chat.html", "text/html; charset=utf-8");
+  server.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   serve_asset(server, "/static/chat.js", "static/chat.js", "text/javascript; charset=utf-8");
   serve_asset(server, "/static/chat.css", "static/chat.css", "text/css; charset=utf-8");
 
