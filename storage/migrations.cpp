@@ -143,6 +143,40 @@ CREATE TABLE chat_messages (
 );
 CREATE INDEX chat_messages_customer ON chat_messages(customer_id, id);
 )sql"},
+    {3, "messaging channels: inbound de-duplication, durable outbox, 24-hour windows", R"sql(
+-- Platform message ids seen, so a retried webhook is processed once (a unique key, not a cache).
+CREATE TABLE inbound_messages (
+  channel     TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (channel, external_id)
+) WITHOUT ROWID;
+CREATE INDEX inbound_messages_received ON inbound_messages(received_at);
+
+-- Every message we owe a customer on a push channel, written in the same transaction as the
+-- change that caused it, then sent by a worker. Bodies are sealed and dropped once accepted.
+CREATE TABLE outbox (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  customer_id     INTEGER REFERENCES customers(id) ON DELETE CASCADE,
+  channel         TEXT NOT NULL,
+  kind            TEXT NOT NULL,       -- message | callback_answer
+  body_sealed     BLOB,                -- NULL once accepted by the platform
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'delivered', 'read', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT,                -- platform error code and title; never message content
+  external_id     TEXT,                -- wamid or Telegram message id
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+CREATE INDEX outbox_pending ON outbox(status, next_attempt_at, id);
+CREATE INDEX outbox_customer ON outbox(customer_id, id);
+CREATE UNIQUE INDEX outbox_external ON outbox(channel, external_id) WHERE external_id IS NOT NULL;
+
+-- When the customer last wrote (the platform's timestamp): WhatsApp allows free-form replies
+-- for 24 hours after it.
+ALTER TABLE customers ADD COLUMN last_inbound_at INTEGER;
+)sql"},
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -210,6 +211,35 @@ int cmd_demo(const std::string& data_dir_arg, std::optional<int> port_override) 
   return serve(*cfg, hooks);
 }
 
+// Registers the webhook URL and the secret Telegram will send back in every call.
+int cmd_telegram_set_webhook(const std::string& config_path, const std::string& url) {
+  auto cfg = load_config(config_path);
+  if (!cfg) return report(cfg.error());
+  if (!cfg->channels.telegram) {
+    std::fprintf(stderr, "comptoir: channels.telegram is not configured in %s\n", config_path.c_str());
+    return kExitUsage;
+  }
+  if (!url.starts_with("https://") || url.size() > 2048) {
+    std::fprintf(stderr, "comptoir: --url must be an https:// URL (Telegram only calls HTTPS webhooks)\n");
+    return kExitUsage;
+  }
+  const auto tg = telegram_settings(*cfg);
+  const std::string body = nlohmann::json{{"url", url},
+                                          {"secret_token", std::string(tg.secret_token.view())},
+                                          {"allowed_updates", {"message", "callback_query"}}}
+                               .dump();
+  auto transport = channels::make_http_transport(30);
+  const auto res = transport->post_json(tg.api_base_url, "/bot" + std::string(tg.bot_token.view()) + "/setWebhook", "", body);
+  auto j = nlohmann::json::parse(res.body, nullptr, false);
+  if (res.status == 200 && j.is_object() && j.value("ok", false)) {
+    std::printf("webhook set: Telegram will call %s\n", url.c_str());
+    return kExitOk;
+  }
+  const std::string why = j.is_object() ? j.value("description", std::string("no description")) : std::string("no answer");
+  std::fprintf(stderr, "comptoir: Telegram refused the webhook (HTTP %d): %s\n", res.status, why.c_str());
+  return kExitFailure;
+}
+
 int cmd_version() {
   const auto v = storage::library_versions();
   std::printf("comptoir %s\n", COMPTOIR_VERSION);
@@ -270,6 +300,13 @@ int run_cli(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "print the version and linked library versions");
 
+  auto* telegram = app.add_subcommand("telegram", "Telegram bot set-up");
+  telegram->require_subcommand(1);
+  std::string webhook_url;
+  auto* set_webhook = telegram->add_subcommand("set-webhook", "register this server's webhook URL and secret with Telegram");
+  add_config(set_webhook);
+  set_webhook->add_option("--url", webhook_url, "public HTTPS URL of /webhooks/telegram")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -294,6 +331,7 @@ int run_cli(int argc, char** argv) {
     if (tlist->parsed()) return cmd_token_list(config_path, list_json);
     if (trevoke->parsed()) return cmd_token_revoke(config_path, revoke_id);
     if (version->parsed()) return cmd_version();
+    if (set_webhook->parsed()) return cmd_telegram_set_webhook(config_path, webhook_url);
   } catch (const std::exception& e) {
     // A bug, not an expected failure: one line, no stack trace.
     std::fprintf(stderr, "comptoir: internal error: %s\n", e.what());

@@ -11,6 +11,8 @@
 #include "privacy/vault.h"
 #include "src/app/data_dir.h"
 #include "src/app/shop_setup.h"
+#include "src/channels/hub.h"
+#include "src/channels/outbox.h"
 #include "src/chat/engine.h"
 #include "src/chat/inbox.h"
 #include "src/commerce/customers.h"
@@ -90,9 +92,21 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   commerce::Shop shop(db, customers, shop_settings(cfg), clock);
   chat::Engine engine(db, customers, shop, *messages, engine_settings(cfg, cfg.server.port), clock);
   chat::Inbox inbox(db, customers, clock);
-  // Order status news reaches the customer in the same transaction as the change.
+  const channels::WhatsAppSettings whatsapp = whatsapp_settings(cfg);
+  const channels::TelegramSettings telegram = telegram_settings(cfg);
+  channels::Outbox outbox(db, customers, *messages, clock);
+  auto transport = channels::make_http_transport(15);
+  channels::OutboxSettings outbox_settings;
+  outbox_settings.senders = cfg.channels.outbox.senders;
+  outbox_settings.max_attempts = cfg.channels.outbox.max_attempts;
+  channels::OutboxWorker worker(db, customers, whatsapp, telegram, outbox_settings, *transport, clock);
+  outbox.set_notifier([&worker] { worker.wake(); });
+  channels::ChannelHub hub(db, engine, outbox, whatsapp, telegram, clock);
+  // Order status news reaches the customer in the same transaction as the change: pulled by
+  // the web chat, pushed through the outbox on WhatsApp and Telegram.
   shop.set_status_listener([&](storage::Tx& tx, const storage::OrderRecord& order, const commerce::Customer& c) -> Status {
-    return inbox.deliver(tx, c, engine.status_notice(order, c.language));
+    if (c.channel == privacy::Channel::webchat) return inbox.deliver(tx, c, engine.status_notice(order, c.language));
+    return outbox.enqueue(tx, c, {engine.status_notice(order, c.language)});
   });
   http::WebchatSessions webchat(dd->keys->webchat_sessions());
 
@@ -104,6 +118,7 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   services.inbox = &inbox;
   services.shop = &shop;
   services.webchat = &webchat;
+  services.hub = &hub;
   services.default_language = cfg.shop.default_language;
   services.shop_name = cfg.shop.name;
   services.shop_contact = cfg.shop.contact;
@@ -128,7 +143,11 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
     log::warn("server.exposed", {{"host", cfg.server.host},
                                  {"advice", "serve the Internet through a TLS reverse proxy; see docs/operations.md"}});
   }
-  log::info("listening", {{"host", cfg.server.host}, {"port", *port}});
+  worker.start();  // sends whatever a previous run left in the outbox, then new replies
+  log::info("listening", {{"host", cfg.server.host},
+                          {"port", *port},
+                          {"whatsapp", whatsapp.enabled},
+                          {"telegram", telegram.enabled}});
   if (hooks.on_listening) hooks.on_listening(*port, tokens);
 
   std::atomic<bool> done{false};
@@ -151,6 +170,7 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   done = true;
   signals.join();
   server.stop();
+  worker.stop();
   db.close();
   if (!st) {
     std::fprintf(stderr, "comptoir: %s\n", st.error().message.c_str());

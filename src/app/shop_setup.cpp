@@ -34,6 +34,34 @@ chat::EngineSettings engine_settings(const config::Config& cfg, int port) {
   return e;
 }
 
+channels::WhatsAppSettings whatsapp_settings(const config::Config& cfg) {
+  channels::WhatsAppSettings s;
+  if (!cfg.channels.whatsapp) return s;
+  const auto& w = *cfg.channels.whatsapp;
+  s.enabled = true;
+  s.app_secret = SecretBytes::copy_of(w.app_secret.span());
+  s.verify_token = SecretBytes::copy_of(w.verify_token.span());
+  s.access_token = SecretBytes::copy_of(w.access_token.span());
+  s.phone_number_id = w.phone_number_id;
+  s.graph_base_url = w.graph_base_url;
+  while (!s.graph_base_url.empty() && s.graph_base_url.back() == '/') s.graph_base_url.pop_back();
+  s.template_name = w.template_name;
+  s.template_language = w.template_language;
+  return s;
+}
+
+channels::TelegramSettings telegram_settings(const config::Config& cfg) {
+  channels::TelegramSettings s;
+  if (!cfg.channels.telegram) return s;
+  const auto& t = *cfg.channels.telegram;
+  s.enabled = true;
+  s.bot_token = SecretBytes::copy_of(t.bot_token.span());
+  s.secret_token = SecretBytes::copy_of(t.secret_token.span());
+  s.api_base_url = t.api_base_url;
+  while (!s.api_base_url.empty() && s.api_base_url.back() == '/') s.api_base_url.pop_back();
+  return s;
+}
+
 Result<chat::Messages> load_messages(const config::Config& cfg) {
   if (!cfg.chat.messages_dir.empty()) return chat::Messages::load(cfg.chat.messages_dir, cfg.shop.default_language);
   std::vector<std::pair<std::string, std::string>> sources;

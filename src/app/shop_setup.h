@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "src/channels/outbox.h"
 #include "src/chat/engine.h"
 #include "src/chat/messages.h"
 #include "src/commerce/catalog_json.h"
@@ -19,6 +20,8 @@ commerce::ShopSettings shop_settings(const config::Config& cfg);
 chat::EngineSettings engine_settings(const config::Config& cfg, int port);
 std::string default_public_url(const config::Config& cfg, int port);
 Result<chat::Messages> load_messages(const config::Config& cfg);
+channels::WhatsAppSettings whatsapp_settings(const config::Config& cfg);
+channels::TelegramSettings telegram_settings(const config::Config& cfg);
 // The catalog in `file`, or the example catalog built into the binary when `file` is empty.
 Result<commerce::CatalogData> load_catalog(const config::Config& cfg, const std::optional<std::filesystem::path>& file);
 

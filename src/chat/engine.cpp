@@ -103,7 +103,22 @@ std::string iso_date(std::int64_t unix) {
 Status validate_inbound(const Inbound& in) {
   const bool has_text = !in.text.empty();
   const bool has_option = !in.option.empty();
-  if (has_text == has_option) return fail(Errc::invalid_argument, "give either text or an option", "give either text or an option");
+  const int kinds = int{has_text} + int{has_option} + int{!in.order.empty()} + int{!in.location.empty()} + int{in.unsupported};
+  if (kinds != 1) return fail(Errc::invalid_argument, "give either text or an option", "give either text or an option");
+  if (!in.order.empty()) {
+    if (in.order.size() > 100) return fail(Errc::invalid_argument, "order has too many lines");
+    for (const auto& l : in.order) {
+      if (l.sku.empty() || l.sku.size() > 64 || l.quantity < 1 || l.quantity > 1000) {
+        return fail(Errc::invalid_argument, "malformed order line");
+      }
+    }
+    return ok();
+  }
+  if (in.unsupported) return ok();
+  if (!in.location.empty()) {
+    if (in.location.size() > 1024 || !text::is_valid_utf8(in.location)) return fail(Errc::invalid_argument, "malformed location");
+    return ok();
+  }
   if (has_text) {
     if (in.text.size() > kMaxTextBytes) {
       return fail(Errc::invalid_argument, "text too long", "text is longer than 4096 characters");
@@ -127,6 +142,9 @@ class Turn {
 
   Status on_option(const std::string& id);
   Status on_text(const std::string& raw);
+  Status on_order(const std::vector<OrderLine>& lines);
+  Status on_location(const std::string& location);
+  Status on_unsupported();
   std::vector<Reply> take_replies() { return std::move(replies_); }
   const State& state() const { return state_; }
   const commerce::Customer& customer() const { return customer_; }
@@ -687,6 +705,43 @@ Status Turn::on_option(const std::string& id) {
   return unknown();
 }
 
+Status Turn::on_order(const std::vector<OrderLine>& lines) {
+  // The platform's cart replaces ours; prices, VAT and stock come from our catalog.
+  if (auto st = e_.shop_.clear_cart(tx_, customer_.id); !st) return st;
+  for (const auto& l : lines) {
+    auto p = e_.shop_.product(tx_, l.sku, lang());
+    if (!p) return std::unexpected(p.error());
+    if (!p->has_value() || !(*p)->active) {
+      note(t("product.unavailable") + " (" + text::utf8_truncate(l.sku, 40) + ")");
+      continue;
+    }
+    auto r = e_.shop_.add_to_cart(tx_, customer_.id, l.sku, l.quantity);
+    if (!r) {
+      if (r.error().code == Errc::not_found || r.error().code == Errc::invalid_argument) continue;
+      return std::unexpected(r.error());
+    }
+    if (r->quantity == 0) note(t("product.out_of_stock") + " (" + (*p)->name + ")");
+    else if (r->capped) note(t("cart.capped", {{"qty", std::to_string(r->quantity)}, {"name", (*p)->name}}));
+    else note(t("cart.added", {{"qty", std::to_string(r->quantity)}, {"name", (*p)->name}}));
+  }
+  return checkout();
+}
+
+Status Turn::on_location(const std::string& location) {
+  if (state_.screen == "ask_address") return screen_input(location);
+  return on_unsupported();
+}
+
+// "I can read text and buttons": the content of what was sent is neither read nor stored.
+Status Turn::on_unsupported() {
+  Reply r;
+  r.text = t("unsupported");
+  r.options = state_.options;
+  if (r.options.empty()) return main_menu("unsupported");
+  replies_.push_back(std::move(r));
+  return ok();
+}
+
 Status Turn::screen_input(const std::string& raw) {
   const std::string input(text::trim(raw));
   const auto& s = state_.screen;
@@ -881,6 +936,19 @@ Result<std::vector<Reply>> Engine::handle(const Inbound& in) {
   if (auto st = validate_inbound(in); !st) return std::unexpected(st.error());
   std::vector<Reply> replies;
   auto st = db_.write([&](Tx& tx) -> Status {
+    auto h = handle(tx, in);
+    if (!h) return std::unexpected(h.error());
+    replies = std::move(h->replies);
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return replies;
+}
+
+Result<Engine::Handled> Engine::handle(Tx& tx, const Inbound& in) {
+  if (auto st = validate_inbound(in); !st) return std::unexpected(st.error());
+  Handled out;
+  auto st = [&]() -> Status {
     auto customer = customers_.find_or_create(tx, in.channel, in.address, messages_.default_language());
     if (!customer) return std::unexpected(customer.error());
     const std::string row = std::to_string(customer->id);
@@ -899,21 +967,24 @@ Result<std::vector<Reply>> Engine::handle(const Inbound& in) {
       }
     }
     Turn turn(*this, tx, *customer, std::move(state));
-    if (!in.option.empty()) {
-      if (auto s = turn.on_option(in.option); !s) return s;
-    } else {
-      if (auto s = turn.on_text(in.text); !s) return s;
-    }
-    replies = turn.take_replies();
+    Status handled = ok();
+    if (!in.option.empty()) handled = turn.on_option(in.option);
+    else if (!in.order.empty()) handled = turn.on_order(in.order);
+    else if (!in.location.empty()) handled = turn.on_location(in.location);
+    else if (in.unsupported) handled = turn.on_unsupported();
+    else handled = turn.on_text(in.text);
+    if (!handled) return handled;
+    out.replies = turn.take_replies();
+    out.customer = turn.customer();
     if (turn.state_changed() || !conv->has_value()) {
       auto sealed = customers_.vault().seal(tx, customer->subject_id, place, turn.state().to_json().dump());
       if (!sealed) return std::unexpected(sealed.error());
       if (auto s = store.save_conversation(tx, customer->id, {std::move(*sealed), now}); !s) return s;
     }
     return customers_.touch(tx, customer->id);
-  });
+  }();
   if (!st) return std::unexpected(st.error());
-  return replies;
+  return out;
 }
 
 }  // namespace comptoir::chat

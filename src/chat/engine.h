@@ -31,11 +31,20 @@ struct Reply {
   std::vector<Option> options;
 };
 
+struct OrderLine {
+  std::string sku;
+  std::int64_t quantity = 0;
+};
+
+// Exactly one of text, option, order, location or unsupported is given.
 struct Inbound {
   privacy::Channel channel = privacy::Channel::webchat;
   std::string address;  // wa_id, Telegram chat id, or web chat session id
   std::string text;     // what the customer typed (empty if an option was tapped)
   std::string option;   // the id of a tapped option (empty if text was typed)
+  std::vector<OrderLine> order;  // a cart sent from the platform's catalog (WhatsApp "order")
+  std::string location;          // a shared location, as text (used where an address is asked)
+  bool unsupported = false;      // a kind of message we do not read (photo, voice, …)
 };
 
 struct EngineSettings {
@@ -59,6 +68,14 @@ class Engine {
   // an invalid address); the state is then unchanged. Unknown but well-formed input gets a
   // polite reply and the current options.
   Result<std::vector<Reply>> handle(const Inbound& in);
+
+  struct Handled {
+    commerce::Customer customer;
+    std::vector<Reply> replies;
+  };
+  // The same inside the caller's transaction, so a channel can record the inbound message and
+  // queue the replies in the same commit.
+  Result<Handled> handle(storage::Tx& tx, const Inbound& in);
 
   // The text telling a customer about their order's new status, in their language.
   Reply status_notice(const storage::OrderRecord& order, const std::string& language) const;

@@ -30,6 +30,7 @@ const std::vector<std::string_view>& required_text_keys() {
       "menu.back",
       "menu.more",
       "menu.previous",
+      "menu.choose",
       "categories.prompt",
       "categories.empty",
       "category.prompt",

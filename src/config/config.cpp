@@ -94,6 +94,84 @@ void read_webchat(ObjectReader& r, WebchatConfig& w) {
   r.finish();
 }
 
+// https://…, or http:// to this machine (stand-ins in tests); never plain HTTP over a network.
+bool acceptable_api_url(const std::string& url) {
+  if (url.starts_with("https://")) return url.size() > 8;
+  for (const char* local : {"http://127.", "http://localhost", "http://[::1]"}) {
+    if (url.starts_with(local)) return true;
+  }
+  return false;
+}
+
+SecretBytes required_secret(ObjectReader& r, std::string_view key, std::size_t min_len) {
+  auto s = r.secret(key, 1024);
+  if (!s) {
+    if (!r.has(key) && !r.has(std::string(key) + "_file")) r.error(key, "is required (or " + std::string(key) + "_file)");
+    return SecretBytes();
+  }
+  if (s->size() < min_len) {
+    r.error(key, "is too short: use at least " + std::to_string(min_len) + " characters");
+    return SecretBytes();
+  }
+  return std::move(*s);
+}
+
+void read_channels(ObjectReader& r, ChannelsConfig& c, std::vector<std::string>& inline_secrets) {
+  if (auto w = r.object("whatsapp")) {
+    WhatsAppConfig wa;
+    wa.app_secret = required_secret(*w, "app_secret", 16);
+    wa.verify_token = required_secret(*w, "verify_token", 16);
+    wa.access_token = required_secret(*w, "access_token", 16);
+    w->require("phone_number_id");
+    if (w->string("phone_number_id", wa.phone_number_id, 32)) {
+      for (char ch : wa.phone_number_id) {
+        if (ch < '0' || ch > '9') {
+          w->error("phone_number_id", "must be the numeric phone number ID from the WhatsApp Manager");
+          break;
+        }
+      }
+    }
+    if (w->string("graph_base_url", wa.graph_base_url, 300) && !acceptable_api_url(wa.graph_base_url)) {
+      w->error("graph_base_url", "must start with https:// (http:// only to this machine)");
+    }
+    if (auto t = w->object("template")) {
+      t->require("name");
+      t->string("name", wa.template_name, 512);
+      t->string("language", wa.template_language, 16);
+      t->finish();
+    }
+    w->finish();
+    if (w->secret_was_inline()) inline_secrets.push_back("channels.whatsapp");
+    c.whatsapp = std::move(wa);
+  }
+  if (auto t = r.object("telegram")) {
+    TelegramConfig tg;
+    tg.bot_token = required_secret(*t, "bot_token", 20);
+    tg.secret_token = required_secret(*t, "secret_token", 16);
+    for (std::size_t i = 0; i < tg.secret_token.size(); ++i) {
+      const char ch = static_cast<char>(tg.secret_token.data()[i]);
+      const bool okc = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+      if (!okc || tg.secret_token.size() > 256) {
+        t->error("secret_token", "may contain only A-Z, a-z, 0-9, _ and - (at most 256), as Telegram requires");
+        break;
+      }
+    }
+    if (t->string("api_base_url", tg.api_base_url, 300) && !acceptable_api_url(tg.api_base_url)) {
+      t->error("api_base_url", "must start with https:// (http:// only to this machine)");
+    }
+    t->finish();
+    if (t->secret_was_inline()) inline_secrets.push_back("channels.telegram");
+    c.telegram = std::move(tg);
+  }
+  if (auto o = r.object("outbox")) {
+    std::int64_t v;
+    if (o->integer("senders", v, 1, 64)) c.outbox.senders = static_cast<int>(v);
+    if (o->integer("max_attempts", v, 1, 100)) c.outbox.max_attempts = static_cast<int>(v);
+    o->finish();
+  }
+  r.finish();
+}
+
 }  // namespace
 
 std::string_view to_string(Argon2Strength s) {
@@ -133,15 +211,22 @@ Result<Config> parse(std::string_view text, std::string_view source_name,
   if (auto c = root.object("commerce")) read_commerce(*c, cfg.commerce);
   if (auto c = root.object("chat")) read_chat(*c, cfg.chat);
   if (auto w = root.object("webchat")) read_webchat(*w, cfg.webchat);
+  std::vector<std::string> inline_secrets;
+  if (auto c = root.object("channels")) read_channels(*c, cfg.channels, inline_secrets);
   std::string schema_hint;  // "$schema" lets editors validate the file; its value is not used
   root.string("$schema", schema_hint, 1024);
   root.finish();
 
-  if (inline_secret && !source_name.empty()) {
+  if ((inline_secret || !inline_secrets.empty()) && !source_name.empty()) {
     // An inline secret in a file others can read is a weak setting: refuse it.
     auto mode = files::permissions(std::filesystem::path(std::string(source_name)));
     if (mode && (*mode & 077) != 0) {
-      errors.add("key.passphrase", "an inline secret needs a config file that only its owner can read (chmod 600), or use passphrase_file / passphrase_env");
+      if (inline_secret) {
+        errors.add("key.passphrase", "an inline secret needs a config file that only its owner can read (chmod 600), or use passphrase_file / passphrase_env");
+      }
+      for (const auto& where : inline_secrets) {
+        errors.add(where, "inline secrets need a config file that only its owner can read (chmod 600), or use the *_file keys");
+      }
     }
   }
   if (!errors.empty()) return fail(Errc::config, errors.joined());

@@ -76,6 +76,31 @@ struct ChatConfig {
   std::filesystem::path messages_dir;  // empty = the catalogs built into the binary
 };
 
+struct WhatsAppConfig {
+  SecretBytes app_secret, verify_token, access_token;
+  std::string phone_number_id;
+  std::string graph_base_url = "https://graph.facebook.com/v21.0";
+  std::string template_name;  // optional: sent outside the 24-hour customer-service window
+  std::string template_language = "en";
+};
+
+struct TelegramConfig {
+  SecretBytes bot_token, secret_token;
+  std::string api_base_url = "https://api.telegram.org";
+};
+
+struct OutboxConfig {
+  int senders = 8;
+  int max_attempts = 12;
+};
+
+// A channel that is not configured is off.
+struct ChannelsConfig {
+  std::optional<WhatsAppConfig> whatsapp;
+  std::optional<TelegramConfig> telegram;
+  OutboxConfig outbox;
+};
+
 struct Config {
   std::filesystem::path source;    // the file it was read from (empty if built in memory)
   std::filesystem::path data_dir;  // absolute or relative to the working directory
@@ -86,6 +111,7 @@ struct Config {
   CommerceConfig commerce;
   ChatConfig chat;
   WebchatConfig webchat;
+  ChannelsConfig channels;
 };
 
 // Reads and validates `path`. Errors (Errc::config) list every problem, one per line, each naming

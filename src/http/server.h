@@ -36,6 +36,11 @@ struct ServerOptions {
 };
 
 class WebchatSessions;
+}  // namespace comptoir::http
+namespace comptoir::channels {
+class ChannelHub;
+}
+namespace comptoir::http {
 
 struct Services {
   access::TokenService* tokens = nullptr;
@@ -46,6 +51,7 @@ struct Services {
   chat::Inbox* inbox = nullptr;
   commerce::Shop* shop = nullptr;
   const WebchatSessions* webchat = nullptr;
+  channels::ChannelHub* hub = nullptr;  // WhatsApp / Telegram webhooks
   std::string default_language = "en";
   std::string shop_name;
   std::string shop_contact;

@@ -1,0 +1,169 @@
+#include "src/channels/hub.h"
+
+#include <sodium.h>
+
+#include "src/channels/telegram.h"
+#include "src/channels/whatsapp.h"
+#include "src/common/log.h"
+
+namespace comptoir::channels {
+
+ChannelHub::ChannelHub(storage::Database& db, chat::Engine& engine, Outbox& outbox, const WhatsAppSettings& whatsapp,
+                       const TelegramSettings& telegram, const Clock& clock)
+    : db_(db), engine_(engine), outbox_(outbox), whatsapp_(whatsapp), telegram_(telegram), clock_(clock), store_(db) {}
+
+bool ChannelHub::whatsapp_verify(std::string_view mode, std::string_view token) const {
+  if (!whatsapp_.enabled || mode != "subscribe") return false;
+  const auto& expected = whatsapp_.verify_token;
+  if (token.size() != expected.size() || expected.empty()) return false;
+  return sodium_memcmp(token.data(), expected.data(), expected.size()) == 0;
+}
+
+bool ChannelHub::whatsapp_signature_ok(std::string_view body, std::string_view header) const {
+  return whatsapp_.enabled && whatsapp::signature_valid(body, header, whatsapp_.app_secret);
+}
+
+namespace {
+
+chat::Inbound inbound_from(const whatsapp::Message& m) {
+  chat::Inbound in;
+  in.channel = privacy::Channel::whatsapp;
+  in.address = m.from;
+  if (m.type == "text") {
+    in.text = m.text;
+  } else if ((m.type == "interactive" || m.type == "button") && !m.option.empty()) {
+    in.option = m.option;
+  } else if (m.type == "button" && !m.text.empty()) {
+    in.text = m.text;  // a template button whose payload is not one of our ids: read its label
+  } else if (m.type == "order") {
+    for (const auto& i : m.order) in.order.push_back({i.sku, i.quantity});
+  } else if (m.type == "location" && !m.location.empty()) {
+    in.location = m.location;
+  } else {
+    in.unsupported = true;
+  }
+  return in;
+}
+
+}  // namespace
+
+Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
+  auto hook = whatsapp::parse_webhook(body);
+  if (!hook) return std::unexpected(hook.error());
+  WebhookResult r;
+  r.skipped = hook->skipped;
+  const std::int64_t now = unix_seconds(clock_.now());
+  bool queued = false;
+  for (const auto& s : hook->statuses) {
+    if (s.phone_number_id != whatsapp_.phone_number_id) {
+      ++r.skipped;
+      continue;
+    }
+    auto st = db_.write([&](storage::Tx& tx) -> Status {
+      auto applied = store_.apply_status(tx, "whatsapp", s.id, s.status, s.error, now);
+      if (!applied) return std::unexpected(applied.error());
+      if (*applied) ++r.statuses;
+      return ok();
+    });
+    if (!st) return std::unexpected(st.error());
+  }
+  for (const auto& m : hook->messages) {
+    if (m.phone_number_id != whatsapp_.phone_number_id) {
+      ++r.skipped;  // another number of the same business account: not ours to answer
+      continue;
+    }
+    chat::Inbound in = inbound_from(m);
+    if (in.text.size() > chat::kMaxTextBytes) in.text.resize(chat::kMaxTextBytes);
+    bool duplicate = false;
+    auto st = db_.write([&](storage::Tx& tx) -> Status {
+      auto fresh = store_.record_inbound(tx, "whatsapp", m.id, now);
+      if (!fresh) return std::unexpected(fresh.error());
+      if (!*fresh) {
+        duplicate = true;
+        return ok();
+      }
+      auto handled = engine_.handle(tx, in);
+      if (!handled) {
+        if (handled.error().code == Errc::invalid_argument) return ok();  // malformed content: acknowledged, no reply
+        return std::unexpected(handled.error());
+      }
+      if (auto s = store_.set_last_inbound(tx, handled->customer.id, m.timestamp > 0 ? m.timestamp : now); !s) return s;
+      return outbox_.enqueue(tx, handled->customer, handled->replies);
+    });
+    if (!st) {
+      if (st.error().code == Errc::invalid_argument) {
+        ++r.skipped;  // e.g. an address that is not a phone number or user id
+        continue;
+      }
+      return std::unexpected(st.error());
+    }
+    if (duplicate) {
+      ++r.duplicates;
+    } else {
+      ++r.processed;
+      queued = true;
+    }
+  }
+  if (queued) outbox_.notify();
+  return r;
+}
+
+bool ChannelHub::telegram_secret_ok(std::string_view header) const {
+  return telegram_.enabled && telegram::secret_valid(header, telegram_.secret_token);
+}
+
+Result<WebhookResult> ChannelHub::telegram_update(std::string_view body) {
+  auto u = telegram::parse_update(body);
+  if (!u) return std::unexpected(u.error());
+  WebhookResult r;
+  if ((u->kind != "message" && u->kind != "callback_query") || u->chat_id.empty()) {
+    r.skipped = 1;
+    return r;
+  }
+  chat::Inbound in;
+  in.channel = privacy::Channel::telegram;
+  in.address = u->chat_id;
+  if (u->kind == "callback_query") in.option = u->callback_data;
+  else if (u->unsupported) in.unsupported = true;
+  else in.text = u->text;
+  if (u->kind == "callback_query" && in.option.empty()) in.unsupported = true;
+  if (in.text.size() > chat::kMaxTextBytes) in.text.resize(chat::kMaxTextBytes);
+  const std::int64_t now = unix_seconds(clock_.now());
+  bool duplicate = false;
+  auto st = db_.write([&](storage::Tx& tx) -> Status {
+    auto fresh = store_.record_inbound(tx, "telegram", std::to_string(u->update_id), now);
+    if (!fresh) return std::unexpected(fresh.error());
+    if (!*fresh) {
+      duplicate = true;
+      return ok();
+    }
+    auto handled = engine_.handle(tx, in);
+    if (!handled) {
+      if (handled.error().code != Errc::invalid_argument) return std::unexpected(handled.error());
+      // A malformed callback id: still answer the callback so the button stops spinning.
+      in = chat::Inbound{privacy::Channel::telegram, u->chat_id, "", "", {}, "", true};
+      handled = engine_.handle(tx, in);
+      if (!handled) return std::unexpected(handled.error());
+    }
+    if (!u->callback_id.empty()) {
+      if (auto s = outbox_.enqueue_callback_answer(tx, handled->customer, u->callback_id); !s) return s;
+    }
+    return outbox_.enqueue(tx, handled->customer, handled->replies);
+  });
+  if (!st) {
+    if (st.error().code == Errc::invalid_argument) {
+      r.skipped = 1;
+      return r;
+    }
+    return std::unexpected(st.error());
+  }
+  if (duplicate) {
+    r.duplicates = 1;
+  } else {
+    r.processed = 1;
+    outbox_.notify();
+  }
+  return r;
+}
+
+}  // namespace comptoir::channels

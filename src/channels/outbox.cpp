@@ -1,0 +1,304 @@
+#include "src/channels/outbox.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <latch>
+#include <map>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "src/channels/telegram.h"
+#include "src/channels/whatsapp.h"
+#include "src/common/log.h"
+
+namespace comptoir::channels {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kWindowSeconds = 24 * 3600;
+
+class HttpTransport final : public Transport {
+ public:
+  explicit HttpTransport(int timeout_seconds) : timeout_(timeout_seconds) {}
+
+  HttpResult post_json(const std::string& base_url, const std::string& path, const std::string& bearer,
+                       const std::string& body) override {
+    // "https://host[:port][/prefix]" → client for scheme://host:port, and the prefix for paths.
+    const auto scheme_end = base_url.find("://");
+    const auto path_start = base_url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+    const std::string origin = path_start == std::string::npos ? base_url : base_url.substr(0, path_start);
+    const std::string prefix = path_start == std::string::npos ? "" : base_url.substr(path_start);
+    auto& client = client_for(origin);
+    httplib::Headers headers;
+    if (!bearer.empty()) headers.emplace("Authorization", "Bearer " + bearer);
+    auto res = client.Post(prefix + path, headers, body, "application/json");
+    HttpResult out;
+    if (!res) return out;  // network error: status 0
+    out.status = res->status;
+    out.body = std::move(res->body);
+    return out;
+  }
+
+ private:
+  httplib::Client& client_for(const std::string& origin) {
+    thread_local std::map<std::string, std::unique_ptr<httplib::Client>> clients;
+    auto& c = clients[origin];
+    if (!c) {
+      c = std::make_unique<httplib::Client>(origin);
+      c->set_keep_alive(true);
+      c->set_tcp_nodelay(true);
+      c->set_connection_timeout(timeout_, 0);
+      c->set_read_timeout(timeout_, 0);
+      c->set_write_timeout(timeout_, 0);
+    }
+    return *c;
+  }
+  int timeout_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_http_transport(int timeout_seconds) {
+  return std::make_unique<HttpTransport>(timeout_seconds);
+}
+
+// ---------------------------------------------------------------------------------- Outbox
+
+Outbox::Outbox(storage::Database& db, commerce::CustomerDirectory& customers, const chat::Messages& messages,
+               const Clock& clock)
+    : db_(db), customers_(customers), messages_(messages), clock_(clock), store_(db) {}
+
+Status Outbox::put(storage::Tx& tx, const commerce::Customer& customer, const std::string& kind, const std::string& body) {
+  auto sealed = customers_.vault().seal(tx, customer.subject_id, {"outbox", "body", place_row(customer.id)}, body);
+  if (!sealed) return std::unexpected(sealed.error());
+  storage::OutboxRecord r;
+  r.customer_id = customer.id;
+  r.channel = std::string(privacy::to_string(customer.channel));
+  r.kind = kind;
+  r.body_sealed = std::move(*sealed);
+  r.created_at = r.next_attempt_at = unix_seconds(clock_.now());
+  auto id = store_.enqueue(tx, r);
+  if (!id) return std::unexpected(id.error());
+  return ok();
+}
+
+Status Outbox::enqueue(storage::Tx& tx, const commerce::Customer& customer, const std::vector<chat::Reply>& replies) {
+  if (customer.channel == privacy::Channel::webchat) return fail(Errc::internal, "web chat has no outbox");
+  auto address = customers_.address_of(tx, customer);
+  if (!address) return std::unexpected(address.error());
+  for (const auto& reply : replies) {
+    std::vector<std::string> bodies;
+    if (customer.channel == privacy::Channel::whatsapp) {
+      whatsapp::RenderOptions ro;
+      ro.list_button = messages_.get(customer.language).text("menu.choose");
+      bodies = whatsapp::render(reply, *address, ro);
+    } else {
+      bodies = telegram::render(reply, *address);
+    }
+    for (const auto& b : bodies) {
+      if (auto st = put(tx, customer, "message", b); !st) return st;
+    }
+  }
+  return ok();
+}
+
+Status Outbox::enqueue_callback_answer(storage::Tx& tx, const commerce::Customer& customer, const std::string& callback_id) {
+  return put(tx, customer, "callback_answer", telegram::render_callback_answer(callback_id));
+}
+
+void Outbox::notify() {
+  if (notify_) notify_();
+}
+
+// ---------------------------------------------------------------------------------- Worker
+
+struct OutboxWorker::Attempt {
+  storage::OutboxRecord record;
+  std::string body;          // opened
+  std::string base_url, path, bearer;
+  bool outside_window = false;
+  // outcome
+  enum class Kind { sent, retry, permanent } kind = Kind::retry;
+  std::string external_id, error;
+  int retry_after = 0;
+};
+
+OutboxWorker::OutboxWorker(storage::Database& db, commerce::CustomerDirectory& customers,
+                           const WhatsAppSettings& whatsapp, const TelegramSettings& telegram, OutboxSettings settings,
+                           Transport& transport, const Clock& clock)
+    : db_(db), customers_(customers), whatsapp_(whatsapp), telegram_(telegram), settings_(settings),
+      transport_(transport), clock_(clock), store_(db) {}
+
+OutboxWorker::~OutboxWorker() { stop(); }
+
+void OutboxWorker::start() {
+  stopping_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void OutboxWorker::stop() {
+  stopping_ = true;
+  wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+void OutboxWorker::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  cv_.notify_one();
+}
+
+void OutboxWorker::loop() {
+  while (!stopping_) {
+    auto n = run_once();
+    if (!n) log::error("outbox.round_failed", {{"error", n.error().message}});
+    if (n && *n > 0) continue;  // more may be due right away
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return woken_ || stopping_.load(); });
+    woken_ = false;
+  }
+}
+
+void OutboxWorker::send(Attempt& a) {
+  const auto http = transport_.post_json(a.base_url, a.path, a.bearer, a.body);
+  if (a.record.channel == "whatsapp") {
+    const auto o = whatsapp::classify_response(http.status, http.body);
+    a.kind = static_cast<Attempt::Kind>(o.kind);
+    a.external_id = o.external_id;
+    a.error = o.error;
+    a.retry_after = o.retry_after_seconds;
+  } else {
+    const auto o = telegram::classify_response(http.status, http.body);
+    a.kind = static_cast<Attempt::Kind>(o.kind);
+    a.external_id = a.record.kind == "message" ? o.external_id : std::string();
+    a.error = o.error;
+    a.retry_after = o.retry_after_seconds;
+  }
+}
+
+Result<int> OutboxWorker::run_once() {
+  const std::int64_t now = unix_seconds(clock_.now());
+  auto due = store_.due(now, 512);
+  if (!due) return std::unexpected(due.error());
+  if (due->empty()) return 0;
+
+  std::vector<Attempt> attempts;
+  attempts.reserve(due->size());
+  auto st = db_.read([&](storage::Tx& tx) -> Status {
+    for (auto& r : *due) {
+      Attempt a;
+      a.record = std::move(r);
+      auto customer = a.record.customer_id ? customers_.by_id(tx, *a.record.customer_id)
+                                           : Result<std::optional<commerce::Customer>>(std::nullopt);
+      if (!customer) return std::unexpected(customer.error());
+      if (!customer->has_value()) {
+        a.kind = Attempt::Kind::permanent;
+        a.error = "customer no longer exists";
+        attempts.push_back(std::move(a));
+        continue;
+      }
+      auto body = customers_.vault().open(tx, (*customer)->subject_id, {"outbox", "body", Outbox::place_row((*customer)->id)},
+                                          a.record.body_sealed);
+      if (!body) {
+        a.kind = Attempt::Kind::permanent;
+        a.error = body.error().code == Errc::gone ? "customer erased" : "body does not open";
+        attempts.push_back(std::move(a));
+        continue;
+      }
+      a.body = std::move(*body);
+      if (a.record.channel == "whatsapp") {
+        if (!whatsapp_.enabled) {
+          a.kind = Attempt::Kind::permanent;
+          a.error = "WhatsApp channel is not configured";
+        } else {
+          a.base_url = whatsapp_.graph_base_url;
+          a.path = "/" + whatsapp_.phone_number_id + "/messages";
+          a.bearer = std::string(whatsapp_.access_token.view());
+          storage::OutboxStore store(db_);
+          auto last = store.last_inbound(tx, (*customer)->id);
+          if (!last) return std::unexpected(last.error());
+          a.outside_window = !last->has_value() || now - **last > kWindowSeconds;
+        }
+      } else if (a.record.channel == "telegram") {
+        if (!telegram_.enabled) {
+          a.kind = Attempt::Kind::permanent;
+          a.error = "Telegram channel is not configured";
+        } else {
+          json env = json::parse(a.body, nullptr, false);
+          if (!env.is_object() || !env.contains("method") || !env["method"].is_string() || !env.contains("payload")) {
+            a.kind = Attempt::Kind::permanent;
+            a.error = "malformed outbox entry";
+          } else {
+            a.base_url = telegram_.api_base_url;
+            a.path = "/bot" + std::string(telegram_.bot_token.view()) + "/" + env["method"].get<std::string>();
+            a.body = env["payload"].dump();
+          }
+        }
+      }
+      attempts.push_back(std::move(a));
+    }
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+
+  // Outside WhatsApp's 24-hour window only an approved template may be sent.
+  std::vector<Attempt*> to_send;
+  for (auto& a : attempts) {
+    if (a.base_url.empty()) continue;  // already decided
+    if (a.outside_window) {
+      if (whatsapp_.template_name.empty()) {
+        a.kind = Attempt::Kind::permanent;
+        a.error = "131047 outside the 24-hour window and no template configured";
+        continue;
+      }
+      json body = json::parse(a.body, nullptr, false);
+      const std::string to = body.is_object() ? body.value("to", std::string()) : std::string();
+      a.body = whatsapp::render_template(to, whatsapp_.template_name, whatsapp_.template_language);
+    }
+    to_send.push_back(&a);
+  }
+
+  // Send in parallel: the due list holds at most one message per customer, so order per
+  // customer is kept.
+  const std::size_t n_threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, settings_.senders)), to_send.size());
+  if (n_threads > 0) {
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t i = next++; i < to_send.size(); i = next++) send(*to_send[i]);
+    };
+    std::vector<std::thread> threads;
+    for (std::size_t t = 1; t < n_threads; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+  }
+
+  const std::int64_t at = unix_seconds(clock_.now());
+  auto applied = db_.write([&](storage::Tx& tx) -> Status {
+    for (auto& a : attempts) {
+      Status s = ok();
+      if (a.kind == Attempt::Kind::sent) {
+        s = store_.mark_sent(tx, a.record.id, a.external_id, at);
+      } else if (a.kind == Attempt::Kind::retry && a.record.attempts + 1 < settings_.max_attempts) {
+        // Exponential backoff with full jitter, honouring the platform's Retry-After.
+        const std::int64_t cap = std::min<std::int64_t>(settings_.max_backoff_seconds, std::int64_t{1} << std::min<std::int64_t>(a.record.attempts, 20));
+        const std::int64_t delay = std::max<std::int64_t>(a.retry_after, 1 + static_cast<std::int64_t>(randombytes_uniform(static_cast<std::uint32_t>(cap))));
+        s = store_.mark_retry(tx, a.record.id, at + delay, a.error, at);
+      } else {
+        s = store_.mark_failed(tx, a.record.id, a.kind == Attempt::Kind::retry ? "gave up: " + a.error : a.error, at);
+        log::warn("outbox.failed", {{"outbox_id", a.record.id}, {"channel", a.record.channel}, {"error", a.error}});
+      }
+      if (!s) return s;
+    }
+    return ok();
+  });
+  if (!applied) return std::unexpected(applied.error());
+  return static_cast<int>(attempts.size());
+}
+
+}  // namespace comptoir::channels

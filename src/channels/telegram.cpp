@@ -1,0 +1,131 @@
+#include "src/channels/telegram.h"
+
+#include <sodium.h>
+
+#include <nlohmann/json.hpp>
+
+#include "src/common/text.h"
+
+namespace comptoir::channels::telegram {
+
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> split_text(std::string_view s, std::size_t max) {
+  std::vector<std::string> out;
+  std::string rest(s);
+  while (text::utf8_length(rest) > max) {
+    std::string head = text::utf8_truncate(rest, max);
+    auto nl = head.rfind('\n');
+    if (nl != std::string::npos && nl > head.size() / 2) head.resize(nl);
+    out.push_back(head);
+    rest.erase(0, head.size());
+    while (!rest.empty() && rest.front() == '\n') rest.erase(0, 1);
+  }
+  if (!rest.empty() || out.empty()) out.push_back(rest);
+  return out;
+}
+
+std::string id_string(const json& v) {
+  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
+  return {};
+}
+
+}  // namespace
+
+bool secret_valid(std::string_view header, const SecretBytes& secret) {
+  if (secret.empty() || header.size() != secret.size()) return false;
+  return sodium_memcmp(header.data(), secret.data(), secret.size()) == 0;
+}
+
+Result<Update> parse_update(std::string_view body) {
+  json j = json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("update_id") || !j["update_id"].is_number_integer()) {
+    return fail(Errc::invalid_argument, "not a Telegram update", "body must be a Telegram Update with an integer update_id");
+  }
+  Update u;
+  u.update_id = j["update_id"].get<std::int64_t>();
+  if (j.contains("message") && j["message"].is_object()) {
+    const json& m = j["message"];
+    u.kind = "message";
+    if (m.contains("chat") && m["chat"].is_object() && m["chat"].contains("id")) u.chat_id = id_string(m["chat"]["id"]);
+    if (m.contains("date") && m["date"].is_number_integer()) u.date = m["date"].get<std::int64_t>();
+    if (m.contains("text") && m["text"].is_string()) u.text = m["text"].get<std::string>();
+    else u.unsupported = true;
+  } else if (j.contains("callback_query") && j["callback_query"].is_object()) {
+    const json& c = j["callback_query"];
+    u.kind = "callback_query";
+    if (c.contains("id") && c["id"].is_string()) u.callback_id = c["id"].get<std::string>();
+    if (c.contains("data") && c["data"].is_string()) u.callback_data = c["data"].get<std::string>();
+    if (c.contains("message") && c["message"].is_object() && c["message"].contains("chat") &&
+        c["message"]["chat"].is_object() && c["message"]["chat"].contains("id")) {
+      u.chat_id = id_string(c["message"]["chat"]["id"]);
+    }
+    if (u.chat_id.empty() && c.contains("from") && c["from"].is_object() && c["from"].contains("id")) {
+      u.chat_id = id_string(c["from"]["id"]);  // private chats: the user id is the chat id
+    }
+  } else {
+    u.kind = "other";
+  }
+  return u;
+}
+
+std::vector<std::string> render(const chat::Reply& reply, std::string_view chat_id) {
+  std::vector<std::string> out;
+  const auto parts = split_text(reply.text.empty() ? std::string("…") : reply.text, 4096);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    json payload = {{"chat_id", std::string(chat_id)}, {"text", parts[i]}, {"disable_web_page_preview", true}};
+    if (i + 1 == parts.size() && !reply.options.empty()) {
+      json rows = json::array();
+      for (const auto& o : reply.options) {
+        if (o.id.size() > 64) continue;  // callback_data is limited to 64 bytes
+        std::string label = o.title;
+        if (!o.description.empty()) label += " · " + o.description;
+        rows.push_back(json::array({{{"text", text::utf8_truncate(label, 60)}, {"callback_data", o.id}}}));
+      }
+      if (!rows.empty()) payload["reply_markup"] = {{"inline_keyboard", rows}};
+    }
+    out.push_back(json{{"method", "sendMessage"}, {"payload", payload}}.dump());
+  }
+  return out;
+}
+
+std::string render_callback_answer(std::string_view callback_id) {
+  return json{{"method", "answerCallbackQuery"}, {"payload", {{"callback_query_id", std::string(callback_id)}}}}.dump();
+}
+
+SendOutcome classify_response(int http_status, std::string_view body) {
+  SendOutcome o;
+  json j = json::parse(body.begin(), body.end(), nullptr, false);
+  if (http_status <= 0) {
+    o.error = "network error";
+    return o;
+  }
+  if (j.is_object() && j.value("ok", false)) {
+    o.kind = SendOutcome::Kind::sent;
+    if (j.contains("result") && j["result"].is_object() && j["result"].contains("message_id") &&
+        j["result"]["message_id"].is_number_integer()) {
+      o.external_id = std::to_string(j["result"]["message_id"].get<std::int64_t>());
+    }
+    return o;
+  }
+  std::int64_t code = http_status;
+  if (j.is_object() && j.contains("error_code") && j["error_code"].is_number_integer()) code = j["error_code"].get<std::int64_t>();
+  std::string description = j.is_object() ? j.value("description", std::string()) : std::string();
+  o.error = std::to_string(code) + " " + text::utf8_truncate(description, 80);
+  if (code == 429 || http_status == 429) {
+    o.kind = SendOutcome::Kind::retry;
+    if (j.is_object() && j.contains("parameters") && j["parameters"].is_object() &&
+        j["parameters"].contains("retry_after") && j["parameters"]["retry_after"].is_number_integer()) {
+      o.retry_after_seconds = static_cast<int>(j["parameters"]["retry_after"].get<std::int64_t>());
+    }
+  } else if (http_status >= 500 || code >= 500) {
+    o.kind = SendOutcome::Kind::retry;
+  } else {
+    o.kind = SendOutcome::Kind::permanent;
+  }
+  return o;
+}
+
+}  // namespace comptoir::channels::telegram

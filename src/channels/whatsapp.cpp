@@ -1,0 +1,339 @@
+#include "src/channels/whatsapp.h"
+
+#include <sodium.h>
+
+#include <charconv>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "src/common/encoding.h"
+#include "src/common/text.h"
+
+namespace comptoir::channels::whatsapp {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kPrefix = "sha256=";
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::int64_t unix_from_string(const std::string& s) {
+  std::int64_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return (r.ec == std::errc() && r.ptr == s.data() + s.size()) ? v : 0;
+}
+
+// A title cut to `max` characters, with an ellipsis when cut.
+std::string fit(std::string_view s, std::size_t max) {
+  if (text::utf8_length(s) <= max) return std::string(s);
+  return text::utf8_truncate(s, max - 1) + "…";
+}
+
+// Splits text into chunks of at most `max` characters, preferring line breaks.
+std::vector<std::string> split_text(std::string_view s, std::size_t max) {
+  std::vector<std::string> out;
+  std::string rest(s);
+  while (text::utf8_length(rest) > max) {
+    std::string head = text::utf8_truncate(rest, max);
+    auto nl = head.rfind('\n');
+    if (nl != std::string::npos && nl > head.size() / 2) head.resize(nl);
+    out.push_back(head);
+    rest.erase(0, head.size());
+    while (!rest.empty() && rest.front() == '\n') rest.erase(0, 1);
+  }
+  if (!rest.empty() || out.empty()) out.push_back(rest);
+  return out;
+}
+
+json base(std::string_view to) {
+  return {{"messaging_product", "whatsapp"}, {"recipient_type", "individual"}, {"to", std::string(to)}};
+}
+
+// Titles must be unique within one message.
+std::vector<std::string> unique_titles(const std::vector<chat::Option>& options, std::size_t max) {
+  std::vector<std::string> titles;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < options.size(); ++i) {
+    std::string t = fit(options[i].title.empty() ? options[i].id : options[i].title, max);
+    if (seen.count(t)) {
+      const std::string suffix = " " + std::to_string(i + 1);
+      t = fit(text::utf8_truncate(t, max - suffix.size()), max - suffix.size()) + suffix;
+    }
+    seen.insert(t);
+    titles.push_back(t);
+  }
+  return titles;
+}
+
+}  // namespace
+
+std::string sign(std::string_view body, const SecretBytes& app_secret) {
+  ensure_sodium();
+  crypto_auth_hmacsha256_state st;
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_init(&st, app_secret.data(), app_secret.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(body.data()), body.size());
+  crypto_auth_hmacsha256_final(&st, mac);
+  return std::string(kPrefix) + hex_encode(std::span<const std::uint8_t>(mac, sizeof mac));
+}
+
+bool signature_valid(std::string_view body, std::string_view header, const SecretBytes& app_secret) {
+  if (app_secret.empty() || !header.starts_with(kPrefix) || header.size() != kPrefix.size() + 64) return false;
+  auto given = hex_decode(header.substr(kPrefix.size()));
+  if (!given || given->size() != crypto_auth_hmacsha256_BYTES) return false;
+  crypto_auth_hmacsha256_state st;
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_init(&st, app_secret.data(), app_secret.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(body.data()), body.size());
+  crypto_auth_hmacsha256_final(&st, mac);
+  return sodium_memcmp(mac, given->data(), sizeof mac) == 0;
+}
+
+Result<Webhook> parse_webhook(std::string_view body) {
+  json root = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded() || !root.is_object()) return fail(Errc::invalid_argument, "not a JSON object", "body is not a JSON object");
+  if (str(root, "object") != "whatsapp_business_account") {
+    return fail(Errc::invalid_argument, "not a WhatsApp Business Account notification",
+                "object must be whatsapp_business_account");
+  }
+  Webhook out;
+  auto entries = root.find("entry");
+  if (entries == root.end() || !entries->is_array()) return out;  // nothing to do
+  for (const auto& entry : *entries) {
+    if (!entry.is_object() || !entry.contains("changes") || !entry["changes"].is_array()) {
+      ++out.skipped;
+      continue;
+    }
+    for (const auto& change : entry["changes"]) {
+      if (!change.is_object() || !change.contains("value") || !change["value"].is_object()) {
+        ++out.skipped;
+        continue;
+      }
+      if (change.contains("field") && str(change, "field") != "messages") continue;  // other subscriptions
+      const json& value = change["value"];
+      std::string phone_number_id;
+      if (value.contains("metadata") && value["metadata"].is_object()) phone_number_id = str(value["metadata"], "phone_number_id");
+      // Contacts map wa_id ↔ business-scoped user id; the profile name is deliberately not read.
+      std::vector<std::pair<std::string, std::string>> contacts;  // (user_id, wa_id)
+      if (value.contains("contacts") && value["contacts"].is_array()) {
+        for (const auto& c : value["contacts"]) {
+          if (c.is_object()) contacts.emplace_back(str(c, "user_id"), str(c, "wa_id"));
+        }
+      }
+      if (value.contains("messages") && value["messages"].is_array()) {
+        for (const auto& m : value["messages"]) {
+          if (!m.is_object()) {
+            ++out.skipped;
+            continue;
+          }
+          Message msg;
+          msg.id = str(m, "id");
+          msg.from = str(m, "from");
+          if (msg.from.empty()) {
+            const std::string user = str(m, "from_user_id");
+            msg.from = user;
+            for (const auto& [uid, wa] : contacts) {
+              if (uid == user && !wa.empty()) msg.from = wa;
+            }
+          }
+          msg.timestamp = unix_from_string(str(m, "timestamp"));
+          msg.phone_number_id = phone_number_id;
+          msg.type = str(m, "type");
+          if (msg.id.empty() || msg.id.size() > 256 || msg.from.empty() || msg.from.size() > 64 || msg.type.empty()) {
+            ++out.skipped;
+            continue;
+          }
+          if (msg.type == "text") {
+            if (!m.contains("text") || !m["text"].is_object()) {
+              ++out.skipped;
+              continue;
+            }
+            msg.text = str(m["text"], "body");
+          } else if (msg.type == "interactive") {
+            const json& i = m.value("interactive", json::object());
+            const std::string kind = i.is_object() ? str(i, "type") : "";
+            if (kind == "button_reply" && i.contains("button_reply") && i["button_reply"].is_object()) {
+              msg.option = str(i["button_reply"], "id");
+              msg.text = str(i["button_reply"], "title");
+            } else if (kind == "list_reply" && i.contains("list_reply") && i["list_reply"].is_object()) {
+              msg.option = str(i["list_reply"], "id");
+              msg.text = str(i["list_reply"], "title");
+            } else {
+              msg.type = "interactive:" + kind;  // e.g. a Flows reply: not understood, politely declined
+            }
+          } else if (msg.type == "button") {
+            if (m.contains("button") && m["button"].is_object()) {
+              msg.option = str(m["button"], "payload");
+              msg.text = str(m["button"], "text");
+            }
+          } else if (msg.type == "order") {
+            const json& o = m.value("order", json::object());
+            if (!o.is_object() || !o.contains("product_items") || !o["product_items"].is_array()) {
+              ++out.skipped;
+              continue;
+            }
+            for (const auto& item : o["product_items"]) {
+              if (!item.is_object()) continue;
+              OrderItem oi;
+              oi.sku = str(item, "product_retailer_id");
+              if (item.contains("quantity") && item["quantity"].is_number_integer()) oi.quantity = item["quantity"].get<std::int64_t>();
+              // item_price may be fractional and is never trusted: our catalog prices the order.
+              if (!oi.sku.empty() && oi.sku.size() <= 64 && oi.quantity > 0 && oi.quantity <= 1000) msg.order.push_back(oi);
+            }
+            if (msg.order.empty()) {
+              ++out.skipped;
+              continue;
+            }
+          } else if (msg.type == "location") {
+            const json& l = m.value("location", json::object());
+            if (l.is_object()) {
+              msg.location = str(l, "address");
+              if (msg.location.empty()) msg.location = str(l, "name");
+              if (msg.location.empty() && l.contains("latitude") && l.contains("longitude") && l["latitude"].is_number() &&
+                  l["longitude"].is_number()) {
+                char buf[64];
+                std::snprintf(buf, sizeof buf, "%.6f, %.6f", l["latitude"].get<double>(), l["longitude"].get<double>());
+                msg.location = buf;
+              }
+            }
+          }
+          out.messages.push_back(std::move(msg));
+        }
+      }
+      if (value.contains("statuses") && value["statuses"].is_array()) {
+        for (const auto& s : value["statuses"]) {
+          if (!s.is_object()) {
+            ++out.skipped;
+            continue;
+          }
+          Status st;
+          st.id = str(s, "id");
+          st.status = str(s, "status");
+          st.phone_number_id = phone_number_id;
+          st.timestamp = unix_from_string(str(s, "timestamp"));
+          if (st.id.empty() || st.id.size() > 256 ||
+              (st.status != "sent" && st.status != "delivered" && st.status != "read" && st.status != "failed")) {
+            ++out.skipped;
+            continue;
+          }
+          if (s.contains("errors") && s["errors"].is_array() && !s["errors"].empty() && s["errors"][0].is_object()) {
+            const json& e = s["errors"][0];
+            if (e.contains("code") && e["code"].is_number_integer()) st.error = std::to_string(e["code"].get<std::int64_t>());
+            const std::string title = str(e, "title");
+            if (!title.empty()) st.error += (st.error.empty() ? "" : " ") + text::utf8_truncate(title, 80);
+          }
+          out.statuses.push_back(std::move(st));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> render(const chat::Reply& reply, std::string_view to, const RenderOptions& options) {
+  std::vector<std::string> out;
+  const auto& opts = reply.options;
+  if (opts.empty()) {
+    for (const auto& part : split_text(reply.text, options.max_text)) {
+      json m = base(to);
+      m["type"] = "text";
+      m["text"] = {{"body", part}, {"preview_url", false}};
+      out.push_back(m.dump());
+    }
+    return out;
+  }
+  // Interactive bodies hold at most 1024 characters: longer text goes first as plain text.
+  auto parts = split_text(reply.text.empty() ? std::string("…") : reply.text, 1024);
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    json m = base(to);
+    m["type"] = "text";
+    m["text"] = {{"body", parts[i]}, {"preview_url", false}};
+    out.push_back(m.dump());
+  }
+  const std::string body_text = parts.back();
+  if (opts.size() <= 3) {
+    const auto titles = unique_titles(opts, 20);
+    json buttons = json::array();
+    for (std::size_t i = 0; i < opts.size(); ++i) {
+      buttons.push_back({{"type", "reply"}, {"reply", {{"id", opts[i].id.substr(0, 256)}, {"title", titles[i]}}}});
+    }
+    json m = base(to);
+    m["type"] = "interactive";
+    m["interactive"] = {{"type", "button"}, {"body", {{"text", body_text}}}, {"action", {{"buttons", buttons}}}};
+    out.push_back(m.dump());
+    return out;
+  }
+  const std::size_t pages = (opts.size() + 9) / 10;
+  for (std::size_t p = 0; p < pages; ++p) {
+    std::vector<chat::Option> page(opts.begin() + static_cast<std::ptrdiff_t>(p * 10),
+                                   opts.begin() + static_cast<std::ptrdiff_t>(std::min(opts.size(), p * 10 + 10)));
+    const auto titles = unique_titles(page, 24);
+    json rows = json::array();
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      json row = {{"id", page[i].id.substr(0, 200)}, {"title", titles[i]}};
+      if (!page[i].description.empty()) row["description"] = fit(page[i].description, 72);
+      rows.push_back(std::move(row));
+    }
+    json m = base(to);
+    m["type"] = "interactive";
+    const std::string text_for_page =
+        p == 0 ? body_text : "(" + std::to_string(p + 1) + "/" + std::to_string(pages) + ")";
+    m["interactive"] = {{"type", "list"},
+                        {"body", {{"text", text_for_page}}},
+                        {"action", {{"button", fit(options.list_button.empty() ? "Options" : options.list_button, 20)},
+                                    {"sections", json::array({{{"rows", rows}}})}}}};
+    out.push_back(m.dump());
+  }
+  return out;
+}
+
+std::string render_template(std::string_view to, std::string_view name, std::string_view language) {
+  json m = base(to);
+  m["type"] = "template";
+  m["template"] = {{"name", std::string(name)}, {"language", {{"code", std::string(language)}}}};
+  return m.dump();
+}
+
+SendOutcome classify_response(int http_status, std::string_view body) {
+  SendOutcome o;
+  json j = json::parse(body.begin(), body.end(), nullptr, false);
+  if (http_status >= 200 && http_status < 300) {
+    o.kind = SendOutcome::Kind::sent;
+    if (j.is_object() && j.contains("messages") && j["messages"].is_array() && !j["messages"].empty() &&
+        j["messages"][0].is_object()) {
+      o.external_id = str(j["messages"][0], "id");
+    }
+    return o;
+  }
+  std::int64_t code = 0;
+  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+    const json& e = j["error"];
+    if (e.contains("code") && e["code"].is_number_integer()) code = e["code"].get<std::int64_t>();
+    o.error = std::to_string(code) + " " + text::utf8_truncate(str(e, "message"), 80);
+  } else {
+    o.error = "HTTP " + std::to_string(http_status);
+  }
+  if (http_status <= 0) {
+    o.kind = SendOutcome::Kind::retry;
+    o.error = "network error";
+    return o;
+  }
+  // Throughput and pair limits, temporary unavailability: retry with backoff.
+  static const std::set<std::int64_t> kRetry = {4, 80007, 130429, 131000, 131016, 131056, 131057, 133004};
+  if (code == 131047) {
+    o.kind = SendOutcome::Kind::permanent;  // outside the 24-hour window: only a template may go
+  } else if (kRetry.count(code) || http_status == 429 || http_status >= 500) {
+    o.kind = SendOutcome::Kind::retry;
+  } else {
+    o.kind = SendOutcome::Kind::permanent;
+  }
+  return o;
+}
+
+}  // namespace comptoir::channels::whatsapp

@@ -1,0 +1,199 @@
+#include "storage/outbox_store.h"
+
+#include "storage/sqlite.h"
+
+namespace comptoir::storage {
+
+namespace {
+
+constexpr const char* kColumns =
+    "id, customer_id, channel, kind, body_sealed, status, attempts, next_attempt_at, last_error, external_id,"
+    " created_at, updated_at";
+
+OutboxRecord read_row(const Stmt& s) {
+  OutboxRecord r;
+  r.id = s.int64(0);
+  if (!s.is_null(1)) r.customer_id = s.int64(1);
+  r.channel = s.text(2);
+  r.kind = s.text(3);
+  if (!s.is_null(4)) r.body_sealed = s.blob(4);
+  r.status = s.text(5);
+  r.attempts = s.int64(6);
+  r.next_attempt_at = s.int64(7);
+  r.last_error = s.text(8);
+  r.external_id = s.text(9);
+  r.created_at = s.int64(10);
+  r.updated_at = s.int64(11);
+  return r;
+}
+
+int rank(const std::string& status) {
+  if (status == "pending") return 0;
+  if (status == "sent") return 1;
+  if (status == "delivered") return 2;
+  if (status == "read") return 3;
+  return -1;
+}
+
+}  // namespace
+
+Result<bool> OutboxStore::record_inbound(Tx& tx, const std::string& channel, const std::string& external_id,
+                                         std::int64_t at) {
+  Stmt s(tx.handle(), "INSERT OR IGNORE INTO inbound_messages (channel, external_id, received_at) VALUES (?,?,?)");
+  s.bind(1, channel).bind(2, external_id).bind(3, at);
+  if (auto st = s.run(); !st) return std::unexpected(st.error());
+  return sqlite3_changes(tx.handle()) == 1;
+}
+
+Result<std::int64_t> OutboxStore::enqueue(Tx& tx, const OutboxRecord& r) {
+  Stmt s(tx.handle(),
+         "INSERT INTO outbox (customer_id, channel, kind, body_sealed, status, attempts, next_attempt_at, created_at,"
+         " updated_at) VALUES (?,?,?,?,'pending',0,?,?,?)");
+  s.bind(1, r.customer_id).bind(2, r.channel).bind(3, r.kind).bind_blob(4, r.body_sealed).bind(5, r.next_attempt_at)
+      .bind(6, r.created_at).bind(7, r.created_at);
+  if (auto st = s.run(); !st) return std::unexpected(st.error());
+  return sqlite3_last_insert_rowid(tx.handle());
+}
+
+Result<std::vector<OutboxRecord>> OutboxStore::due(std::int64_t now, int limit) {
+  std::vector<OutboxRecord> out;
+  auto st = db_.read([&](Tx& tx) -> Status {
+    Stmt s(tx.handle(), std::string("SELECT ") + kColumns +
+                            " FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= ?"
+                            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.customer_id = o.customer_id"
+                            " AND p.status = 'pending' AND p.id < o.id)"
+                            " ORDER BY o.id LIMIT ?");
+    s.bind(1, now).bind(2, std::int64_t{limit});
+    for (;;) {
+      auto row = s.step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) return ok();
+      out.push_back(read_row(s));
+    }
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& external_id, std::int64_t at) {
+  // The body is personal data: drop it as soon as the platform has the message.
+  Stmt s(tx.handle(),
+         "UPDATE outbox SET status = 'sent', body_sealed = NULL, external_id = ?, attempts = attempts + 1,"
+         " last_error = NULL, updated_at = ? WHERE id = ? AND status = 'pending'");
+  if (external_id.empty()) s.bind_null(1);
+  else s.bind(1, external_id);
+  s.bind(2, at).bind(3, id);
+  return s.run();
+}
+
+Status OutboxStore::mark_retry(Tx& tx, std::int64_t id, std::int64_t next_attempt_at, const std::string& error,
+                               std::int64_t at) {
+  Stmt s(tx.handle(),
+         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ?"
+         " WHERE id = ? AND status = 'pending'");
+  s.bind(1, next_attempt_at).bind(2, error).bind(3, at).bind(4, id);
+  return s.run();
+}
+
+Status OutboxStore::mark_failed(Tx& tx, std::int64_t id, const std::string& error, std::int64_t at) {
+  Stmt s(tx.handle(),
+         "UPDATE outbox SET status = 'failed', body_sealed = NULL, attempts = attempts + 1, last_error = ?,"
+         " updated_at = ? WHERE id = ? AND status = 'pending'");
+  s.bind(1, error).bind(2, at).bind(3, id);
+  return s.run();
+}
+
+Result<bool> OutboxStore::apply_status(Tx& tx, const std::string& channel, const std::string& external_id,
+                                       const std::string& status, const std::string& error, std::int64_t at) {
+  Stmt q(tx.handle(), "SELECT id, status FROM outbox WHERE channel = ? AND external_id = ?");
+  q.bind(1, channel).bind(2, external_id);
+  auto row = q.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return false;
+  const std::int64_t id = q.int64(0);
+  const std::string current = q.text(1);
+  if (current == "failed") return true;  // final
+  const bool to_failed = status == "failed";
+  if (!to_failed && rank(status) <= rank(current)) return true;  // late or repeated: keep the furthest state
+  Stmt u(tx.handle(), "UPDATE outbox SET status = ?, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,"
+                      " body_sealed = NULL, updated_at = ? WHERE id = ?");
+  u.bind(1, status).bind(2, error).bind(3, error).bind(4, at).bind(5, id);
+  if (auto st = u.run(); !st) return std::unexpected(st.error());
+  return true;
+}
+
+Result<std::vector<OutboxRecord>> OutboxStore::list(const std::optional<std::string>& status, std::int64_t before_id,
+                                                    int limit) {
+  std::vector<OutboxRecord> out;
+  auto st = db_.read([&](Tx& tx) -> Status {
+    std::string sql = std::string("SELECT ") + kColumns + " FROM outbox WHERE id < :before";
+    if (status) sql += " AND status = :status";
+    sql += " ORDER BY id DESC LIMIT :limit";
+    Stmt s(tx.handle(), sql);
+    if (!s.valid()) return std::unexpected(s.prepare_error());
+    s.bind(s.index_of(":before"), before_id);
+    if (status) s.bind(s.index_of(":status"), *status);
+    s.bind(s.index_of(":limit"), std::int64_t{limit});
+    for (;;) {
+      auto row = s.step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) return ok();
+      out.push_back(read_row(s));
+    }
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Result<OutboxCounts> OutboxStore::counts() {
+  OutboxCounts c;
+  auto st = db_.read([&](Tx& tx) -> Status {
+    Stmt s(tx.handle(), "SELECT status, count(*) FROM outbox GROUP BY status");
+    for (;;) {
+      auto row = s.step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) return ok();
+      const std::string k = s.text(0);
+      const std::int64_t n = s.int64(1);
+      if (k == "pending") c.pending = n;
+      else if (k == "sent") c.sent = n;
+      else if (k == "delivered") c.delivered = n;
+      else if (k == "read") c.read = n;
+      else if (k == "failed") c.failed = n;
+    }
+  });
+  if (!st) return std::unexpected(st.error());
+  return c;
+}
+
+Result<std::optional<OutboxRecord>> OutboxStore::by_id(std::int64_t id) {
+  std::optional<OutboxRecord> out;
+  auto st = db_.read([&](Tx& tx) -> Status {
+    Stmt s(tx.handle(), std::string("SELECT ") + kColumns + " FROM outbox WHERE id = ?");
+    s.bind(1, id);
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (*row) out = read_row(s);
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
+}
+
+Status OutboxStore::set_last_inbound(Tx& tx, std::int64_t customer_id, std::int64_t at) {
+  Stmt s(tx.handle(),
+         "UPDATE customers SET last_inbound_at = ? WHERE id = ? AND (last_inbound_at IS NULL OR last_inbound_at < ?)");
+  s.bind(1, at).bind(2, customer_id).bind(3, at);
+  return s.run();
+}
+
+Result<std::optional<std::int64_t>> OutboxStore::last_inbound(Tx& tx, std::int64_t customer_id) {
+  Stmt s(tx.handle(), "SELECT last_inbound_at FROM customers WHERE id = ?");
+  s.bind(1, customer_id);
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row || s.is_null(0)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(s.int64(0));
+}
+
+}  // namespace comptoir::storage

@@ -1,0 +1,64 @@
+// OutboxStore: the durable outbox of messages owed to customers on push channels, and the
+// de-duplication of inbound platform messages. Thread-safe through Database; Tx overloads join
+// the caller's transaction (an inbound message, its effects and its replies commit together).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/common/error.h"
+#include "storage/database.h"
+
+namespace comptoir::storage {
+
+struct OutboxRecord {
+  std::int64_t id = 0;
+  std::optional<std::int64_t> customer_id;
+  std::string channel;
+  std::string kind = "message";
+  std::vector<std::uint8_t> body_sealed;
+  std::string status = "pending";
+  std::int64_t attempts = 0;
+  std::int64_t next_attempt_at = 0;
+  std::string last_error;
+  std::string external_id;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
+struct OutboxCounts {
+  std::int64_t pending = 0, sent = 0, delivered = 0, read = 0, failed = 0;
+};
+
+class OutboxStore {
+ public:
+  explicit OutboxStore(Database& db) : db_(db) {}
+
+  // True if (channel, external_id) was new and is now recorded; false for a duplicate.
+  Result<bool> record_inbound(Tx& tx, const std::string& channel, const std::string& external_id, std::int64_t at);
+
+  Result<std::int64_t> enqueue(Tx& tx, const OutboxRecord& r);
+  // Pending messages due at `now`, at most one per customer: the oldest pending one, so each
+  // customer's messages go out in order.
+  Result<std::vector<OutboxRecord>> due(std::int64_t now, int limit);
+  Status mark_sent(Tx& tx, std::int64_t id, const std::string& external_id, std::int64_t at);
+  Status mark_retry(Tx& tx, std::int64_t id, std::int64_t next_attempt_at, const std::string& error, std::int64_t at);
+  Status mark_failed(Tx& tx, std::int64_t id, const std::string& error, std::int64_t at);
+  // Applies a platform status (delivered, read, failed) to the message with `external_id`;
+  // never moves backwards (sent < delivered < read; failed wins). Returns false if unknown.
+  Result<bool> apply_status(Tx& tx, const std::string& channel, const std::string& external_id,
+                            const std::string& status, const std::string& error, std::int64_t at);
+  Result<std::vector<OutboxRecord>> list(const std::optional<std::string>& status, std::int64_t before_id, int limit);
+  Result<OutboxCounts> counts();
+  Result<std::optional<OutboxRecord>> by_id(std::int64_t id);
+
+  Status set_last_inbound(Tx& tx, std::int64_t customer_id, std::int64_t at);
+  Result<std::optional<std::int64_t>> last_inbound(Tx& tx, std::int64_t customer_id);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace comptoir::storage
