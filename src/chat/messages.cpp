@@ -152,6 +152,15 @@ std::string currency_symbol(const std::string& currency) {
 }  // namespace
 
 Result<MessageCatalog> MessageCatalog::parse(std::string_view json_text, std::string_view source) {
+  try {
+    return parse_checked(json_text, source);
+  } catch (const json::exception& e) {
+    // A value of the wrong type somewhere (e.g. a number where a string belongs).
+    return std::unexpected(bad(source, std::string("wrong type of value: ") + e.what()));
+  }
+}
+
+Result<MessageCatalog> MessageCatalog::parse_checked(std::string_view json_text, std::string_view source) {
   json j;
   try {
     j = json::parse(json_text.begin(), json_text.end(), nullptr, true, true);
@@ -164,6 +173,9 @@ Result<MessageCatalog> MessageCatalog::parse(std::string_view json_text, std::st
     return std::unexpected(bad(source, "language: must be a two-letter code"));
   }
   c.language_ = j["language"].get<std::string>();
+  if (!std::islower(static_cast<unsigned char>(c.language_[0])) || !std::islower(static_cast<unsigned char>(c.language_[1]))) {
+    return std::unexpected(bad(source, "language: must be a lower-case two-letter code"));
+  }
   c.language_name_ = j.value("language_name", c.language_);
   if (!j.contains("texts") || !j["texts"].is_object()) return std::unexpected(bad(source, "texts: must be an object"));
   for (auto it = j["texts"].begin(); it != j["texts"].end(); ++it) {

@@ -41,6 +41,7 @@ class MessageCatalog {
   const std::map<std::string, std::string>& texts() const { return texts_; }
 
  private:
+  static Result<MessageCatalog> parse_checked(std::string_view json_text, std::string_view source);
   std::string language_, language_name_;
   std::vector<std::string> greetings_;
   std::map<std::string, std::vector<std::string>> commands_;

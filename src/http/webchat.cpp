@@ -90,7 +90,8 @@ std::string pick_language(const httplib::Request& req, const std::string& fallba
 
 }  // namespace
 
-// The privacy notice (merchant-editable templates in config/privacy/, one per language).
+// The privacy notice: config/privacy/<lang>.html (the merchant edits those files; they are
+// built into the binary), with {shop} and {contact} filled in from the config.
 void install_privacy_notice(httplib::Server& server, Context& ctx) {
   server.Get("/privacy", [&ctx](const httplib::Request& req, httplib::Response& res) {
     const std::string lang = pick_language(req, ctx.services.default_language);
