@@ -851,11 +851,20 @@ Status Turn::command(const std::string& id, const std::string& rest, const std::
 Status Turn::on_text(const std::string& raw) {
   const std::string squashed = text::squash_spaces(raw);
   const std::string folded = text::fold(squashed);
-  // Strip trailing punctuation for greetings and commands ("Hi!", "menu.").
+  // Strip trailing punctuation for greetings and commands ("Hi!", "menu.", and the French
+  // "Bonjour !", whose space before the mark may also be a (narrow) no-break space).
   std::string bare = folded;
-  while (!bare.empty() && (bare.back() == '!' || bare.back() == '.' || bare.back() == ',' || bare.back() == '?') &&
-         bare != "?") {
-    bare.pop_back();
+  while (!bare.empty() && bare != "?") {
+    const char c = bare.back();
+    if (c == '!' || c == '.' || c == ',' || c == '?' || c == ' ') {
+      bare.pop_back();
+    } else if (bare.ends_with("\xc2\xa0")) {  // U+00A0
+      bare.resize(bare.size() - 2);
+    } else if (bare.ends_with("\xe2\x80\xaf")) {  // U+202F
+      bare.resize(bare.size() - 3);
+    } else {
+      break;
+    }
   }
 
   // Commands that work everywhere, even where free text is expected.
