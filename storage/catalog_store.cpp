@@ -50,6 +50,7 @@ std::string where_clause(const ProductQuery& q) {
   std::string w = " WHERE 1=1";
   if (q.category) w += " AND p.category = :category";
   if (q.active_only) w += " AND p.active = 1";
+  if (q.inactive_only) w += " AND p.active = 0";
   if (q.text) {
     w += " AND (p.sku LIKE :text ESCAPE '\\' OR EXISTS (SELECT 1 FROM product_texts t WHERE t.sku = p.sku"
          " AND (t.name LIKE :text ESCAPE '\\' OR t.description LIKE :text ESCAPE '\\')))";

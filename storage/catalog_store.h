@@ -41,6 +41,7 @@ struct ProductRecord {
 struct ProductQuery {
   std::optional<std::string> category;
   bool active_only = false;
+  bool inactive_only = false;
   std::optional<std::string> text;  // case-insensitive match in any language's name/description or SKU
   int offset = 0;
   int limit = 1000;

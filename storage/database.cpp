@@ -287,6 +287,14 @@ Status Database::migrate() {
   return ok();
 }
 
+Status savepoint(Tx& tx, const std::function<Status()>& fn) {
+  if (auto st = exec(tx.handle(), "SAVEPOINT inner;"); !st) return st;
+  Status result = fn();
+  if (!result) exec(tx.handle(), "ROLLBACK TO inner;");
+  if (auto st = exec(tx.handle(), "RELEASE inner;"); !st && result) return st;
+  return result;
+}
+
 LibraryVersions library_versions() {
   LibraryVersions v;
   v.sqlite = sqlite3_libversion();

@@ -101,6 +101,10 @@ class Database {
   bool leader_active_ = false;
 };
 
+// Runs `fn` inside a savepoint of the caller's transaction: if `fn` fails, its changes (and only
+// those) are undone and its error returned.
+Status savepoint(Tx& tx, const std::function<Status()>& fn);
+
 struct LibraryVersions {
   std::string sqlcipher;
   std::string sqlite;

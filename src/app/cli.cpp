@@ -120,12 +120,26 @@ Status create_shop(const config::Config& cfg, const std::optional<fs::path>& cat
     if (!c) return std::unexpected(c.error());
     catalog = std::move(*c);
   }
+  std::error_code exists_ec;
+  const bool existed = fs::exists(cfg.data_dir, exists_ec);  // an empty dir (e.g. a mount point) is kept
   if (auto st = init_data_dir(cfg); !st) return st;
   products = 0;
   if (!catalog) return ok();
-  auto dd = open_data_dir(cfg, {});
-  if (!dd) return std::unexpected(dd.error());
-  if (auto st = commerce::import_catalog(*dd->db, *catalog, unix_seconds(system_clock().now())); !st) return st;
+  auto imported = [&]() -> Status {
+    auto dd = open_data_dir(cfg, {});
+    if (!dd) return std::unexpected(dd.error());
+    return commerce::import_catalog(*dd->db, *catalog, unix_seconds(system_clock().now()));
+  }();
+  if (!imported) {
+    // Leave nothing half-made, so `init` can simply be run again.
+    std::error_code ec;
+    if (existed) {
+      for (const auto& e : fs::directory_iterator(cfg.data_dir, ec)) fs::remove_all(e.path(), ec);
+    } else {
+      fs::remove_all(cfg.data_dir, ec);
+    }
+    return imported;
+  }
   products = catalog->products.size();
   return ok();
 }
@@ -231,11 +245,13 @@ int cmd_telegram_set_webhook(const std::string& config_path, const std::string& 
   auto transport = channels::make_http_transport(30);
   const auto res = transport->post_json(tg.api_base_url, "/bot" + std::string(tg.bot_token.view()) + "/setWebhook", "", body);
   auto j = nlohmann::json::parse(res.body, nullptr, false);
-  if (res.status == 200 && j.is_object() && j.value("ok", false)) {
+  if (res.status == 200 && j.is_object() && j.contains("ok") && j["ok"].is_boolean() && j["ok"].get<bool>()) {
     std::printf("webhook set: Telegram will call %s\n", url.c_str());
     return kExitOk;
   }
-  const std::string why = j.is_object() ? j.value("description", std::string("no description")) : std::string("no answer");
+  const std::string why = !j.is_object()                                                   ? std::string("no answer")
+                          : j.contains("description") && j["description"].is_string() ? j["description"].get<std::string>()
+                                                                                      : std::string("no description");
   std::fprintf(stderr, "comptoir: Telegram refused the webhook (HTTP %d): %s\n", res.status, why.c_str());
   return kExitFailure;
 }

@@ -18,6 +18,7 @@
 #include "src/commerce/customers.h"
 #include "src/commerce/shop.h"
 #include "src/http/webchat_session.h"
+#include "storage/maintenance_store.h"
 #include "storage/subject_key_store.h"
 #include "src/common/log.h"
 #include "src/http/server.h"
@@ -151,6 +152,27 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   if (hooks.on_listening) hooks.on_listening(*port, tokens);
 
   std::atomic<bool> done{false};
+  // Housekeeping every ten minutes: platform message ids past Meta's 7-day retry period,
+  // finished outbox entries after 30 days, conversation states (which may hold a half-typed
+  // delivery address) once they have expired.
+  std::thread housekeeping([&] {
+    storage::MaintenanceStore maintenance(db);
+    const auto expiry = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::minutes(cfg.chat.inactivity_minutes)).count();
+    auto next = std::chrono::steady_clock::now();
+    while (!done.load()) {
+      if (std::chrono::steady_clock::now() >= next) {
+        const std::int64_t now = unix_seconds(clock.now());
+        auto pruned = maintenance.prune(now - 8 * 86400, now - 30 * 86400, now - expiry);
+        if (!pruned) log::warn("maintenance.failed", {{"error", pruned.error().message}});
+        else if (pruned->inbound_ids + pruned->outbox_entries + pruned->conversations > 0)
+          log::info("maintenance.pruned", {{"inbound_ids", pruned->inbound_ids},
+                                           {"outbox_entries", pruned->outbox_entries},
+                                           {"conversations", pruned->conversations}});
+        next = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
   std::thread signals([&] {
     sigset_t set;
     sigemptyset(&set);
@@ -169,6 +191,7 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   auto st = server.run();
   done = true;
   signals.join();
+  housekeeping.join();
   server.stop();
   worker.stop();
   db.close();

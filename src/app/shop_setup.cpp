@@ -74,11 +74,22 @@ Result<chat::Messages> load_messages(const config::Config& cfg) {
 }
 
 Result<commerce::CatalogData> load_catalog(const config::Config& cfg, const std::optional<std::filesystem::path>& file) {
-  if (file) return commerce::load_catalog_file(*file, cfg.shop.default_language, cfg.commerce.currency);
-  auto body = assets::find("catalog.example.json");
-  if (!body) return fail(Errc::internal, "built-in example catalog is missing");
-  // Parse through the same loader via a path-less entry point.
-  return commerce::parse_catalog(*body, "catalog.example.json", cfg.shop.default_language, cfg.commerce.currency);
+  Result<commerce::CatalogData> data =
+      file ? commerce::load_catalog_file(*file, cfg.shop.default_language, cfg.commerce.currency)
+           : [&]() -> Result<commerce::CatalogData> {
+               auto body = assets::find("catalog.example.json");
+               if (!body) return fail(Errc::internal, "built-in example catalog is missing");
+               return commerce::parse_catalog(*body, "catalog.example.json", cfg.shop.default_language,
+                                              cfg.commerce.currency);
+             }();
+  if (!data) return data;
+  for (const auto& p : data->products) {
+    if (p.currency != cfg.commerce.currency) {
+      return fail(Errc::invalid_argument, "catalog: product " + p.sku + " is priced in " + p.currency +
+                                              ", but commerce.currency is " + cfg.commerce.currency);
+    }
+  }
+  return data;
 }
 
 }  // namespace comptoir::app

@@ -74,7 +74,7 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
     }
     chat::Inbound in = inbound_from(m);
     if (in.text.size() > chat::kMaxTextBytes) in.text.resize(chat::kMaxTextBytes);
-    bool duplicate = false;
+    bool duplicate = false, malformed = false;
     auto st = db_.write([&](storage::Tx& tx) -> Status {
       auto fresh = store_.record_inbound(tx, "whatsapp", m.id, now);
       if (!fresh) return std::unexpected(fresh.error());
@@ -84,7 +84,10 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
       }
       auto handled = engine_.handle(tx, in);
       if (!handled) {
-        if (handled.error().code == Errc::invalid_argument) return ok();  // malformed content: acknowledged, no reply
+        if (handled.error().code == Errc::invalid_argument) {  // malformed content or address: acknowledged, no reply
+          malformed = true;
+          return ok();
+        }
         return std::unexpected(handled.error());
       }
       if (auto s = store_.set_last_inbound(tx, handled->customer.id, m.timestamp > 0 ? m.timestamp : now); !s) return s;
@@ -99,6 +102,8 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
     }
     if (duplicate) {
       ++r.duplicates;
+    } else if (malformed) {
+      ++r.skipped;  // recorded as seen (Meta's retries are ignored), logged by the caller
     } else {
       ++r.processed;
       queued = true;

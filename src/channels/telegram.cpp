@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "src/common/text.h"
@@ -102,7 +104,8 @@ SendOutcome classify_response(int http_status, std::string_view body) {
     o.error = "network error";
     return o;
   }
-  if (j.is_object() && j.value("ok", false)) {
+  // Fields are read only with the expected type: an odd answer must not throw in a sender thread.
+  if (j.is_object() && j.contains("ok") && j["ok"].is_boolean() && j["ok"].get<bool>()) {
     o.kind = SendOutcome::Kind::sent;
     if (j.contains("result") && j["result"].is_object() && j["result"].contains("message_id") &&
         j["result"]["message_id"].is_number_integer()) {
@@ -112,13 +115,14 @@ SendOutcome classify_response(int http_status, std::string_view body) {
   }
   std::int64_t code = http_status;
   if (j.is_object() && j.contains("error_code") && j["error_code"].is_number_integer()) code = j["error_code"].get<std::int64_t>();
-  std::string description = j.is_object() ? j.value("description", std::string()) : std::string();
+  std::string description;
+  if (j.is_object() && j.contains("description") && j["description"].is_string()) description = j["description"].get<std::string>();
   o.error = std::to_string(code) + " " + text::utf8_truncate(description, 80);
   if (code == 429 || http_status == 429) {
     o.kind = SendOutcome::Kind::retry;
     if (j.is_object() && j.contains("parameters") && j["parameters"].is_object() &&
         j["parameters"].contains("retry_after") && j["parameters"]["retry_after"].is_number_integer()) {
-      o.retry_after_seconds = static_cast<int>(j["parameters"]["retry_after"].get<std::int64_t>());
+      o.retry_after_seconds = static_cast<int>(std::clamp<std::int64_t>(j["parameters"]["retry_after"].get<std::int64_t>(), 0, 86400));
     }
   } else if (http_status >= 500 || code >= 500) {
     o.kind = SendOutcome::Kind::retry;

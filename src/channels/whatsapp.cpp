@@ -60,10 +60,12 @@ std::vector<std::string> unique_titles(const std::vector<chat::Option>& options,
   std::vector<std::string> titles;
   std::set<std::string> seen;
   for (std::size_t i = 0; i < options.size(); ++i) {
-    std::string t = fit(options[i].title.empty() ? options[i].id : options[i].title, max);
-    if (seen.count(t)) {
-      const std::string suffix = " " + std::to_string(i + 1);
-      t = fit(text::utf8_truncate(t, max - suffix.size()), max - suffix.size()) + suffix;
+    const std::string title = fit(options[i].title.empty() ? options[i].id : options[i].title, max);
+    std::string t = title;
+    // A suffixed title can itself collide with another option's title ("Menu 3"): try the next number.
+    for (std::size_t n = i + 1; seen.count(t); ++n) {
+      const std::string suffix = " " + std::to_string(n);
+      t = fit(text::utf8_truncate(title, max - suffix.size()), max - suffix.size()) + suffix;
     }
     seen.insert(t);
     titles.push_back(t);

@@ -307,6 +307,10 @@ Status Turn::add(const std::string& sku, std::int64_t qty) {
     note(t("bad.quantity", {{"max", std::to_string(std::max<std::int64_t>(max, 1))}}));
     return product(sku);
   }
+  if ((*p)->stock == 0) {  // nothing to add; the cart is left as it is
+    note(t("product.out_of_stock"));
+    return product(sku);
+  }
   auto r = e_.shop_.add_to_cart(tx_, customer_.id, sku, qty);
   if (!r) {
     if (r.error().code == Errc::not_found) {
@@ -314,10 +318,6 @@ Status Turn::add(const std::string& sku, std::int64_t qty) {
       return main_menu();
     }
     return std::unexpected(r.error());
-  }
-  if ((*p)->stock == 0) {
-    note(t("product.out_of_stock"));
-    return product(sku);
   }
   if (r->capped) note(t("cart.capped", {{"qty", std::to_string(r->quantity)}, {"name", (*p)->name}}));
   else note(t("cart.added", {{"qty", std::to_string(qty)}, {"name", (*p)->name}}));
@@ -874,7 +874,7 @@ Status Turn::on_text(const std::string& raw) {
         whole_command == "cart") {
       return command(whole_command, "", "");
     }
-    if (!e_.messages_.greeting_language(bare).empty() && state_.screen != "ask_name" && state_.screen != "ask_address") {
+    if (!e_.messages_.greeting_language(bare, customer_.language).empty() && state_.screen != "ask_name" && state_.screen != "ask_address") {
       // fall through to the greeting below
     } else {
       return screen_input(squashed);
@@ -890,7 +890,7 @@ Status Turn::on_text(const std::string& raw) {
     if (text::fold(text::squash_spaces(o.title)) == bare) return on_option(o.id);
   }
   // A greeting opens the main menu in the greeting's language.
-  if (const auto l = e_.messages_.greeting_language(bare); !l.empty()) {
+  if (const auto l = e_.messages_.greeting_language(bare, customer_.language); !l.empty()) {
     if (l != customer_.language) {
       if (auto st = e_.customers_.set_language(tx_, customer_.id, l); !st) return st;
       customer_.language = l;

@@ -322,11 +322,13 @@ std::vector<std::string> Messages::languages() const {
   return out;
 }
 
-std::string Messages::greeting_language(const std::string& folded) const {
-  // The user's own words decide: check the default language first, then the others.
+std::string Messages::greeting_language(const std::string& folded, const std::string& preferred) const {
+  // The user's own words decide; where several languages share a greeting, keep the customer's
+  // current language, else the default one.
   auto matches = [&](const MessageCatalog& c) {
     return std::find(c.greetings().begin(), c.greetings().end(), folded) != c.greetings().end();
   };
+  if (!preferred.empty() && supports(preferred) && matches(get(preferred))) return preferred;
   if (matches(get(default_language_))) return default_language_;
   for (const auto& [lang, c] : catalogs_) {
     if (matches(c)) return lang;

@@ -64,8 +64,9 @@ class Messages {
   const MessageCatalog& get(const std::string& lang) const;
   std::vector<std::string> languages() const;
   const std::string& default_language() const { return default_language_; }
-  // The language whose greetings contain `folded_text`, if any.
-  std::string greeting_language(const std::string& folded_text) const;
+  // The language whose greetings contain `folded_text`, if any; `preferred` (the customer's
+  // current language) wins when several have it ("start" is a greeting everywhere).
+  std::string greeting_language(const std::string& folded_text, const std::string& preferred = "") const;
   // The command id whose words (in any language) match `folded_word`, or "".
   std::string command_for(const std::string& folded_word) const;
 

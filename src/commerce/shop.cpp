@@ -207,6 +207,9 @@ Result<AddResult> Shop::add_to_cart(Tx& tx, std::int64_t customer_id, const std:
   for (const auto& l : *lines) {
     if (l.sku == sku) current = l.quantity;
   }
+  // Adding never shrinks a line: with no stock left to add, the cart stays as it was.
+  const std::int64_t room = std::min<std::int64_t>(settings_.max_line_quantity, (*p)->stock);
+  if (current > 0 && current >= room) return AddResult{current, true};
   return set_quantity(tx, customer_id, sku, current + quantity);
 }
 
@@ -256,32 +259,45 @@ Result<PlaceResult> Shop::place_order(Tx& tx, const Customer& customer, Fulfilme
   }
   if (!result.unavailable.empty()) return result;
 
-  // Take stock line by line; a conditional update fails if another order got there first, in
-  // which case the caller's transaction is rolled back by returning the unavailable list.
-  for (const auto& l : view_cart->lines) {
-    auto took = catalog_.take_stock(tx, l.sku, l.quantity);
-    if (!took) return std::unexpected(took.error());
-    if (!*took) result.unavailable.push_back(l.sku);
+  // Take stock line by line with a conditional update, and write the order, in one savepoint: if
+  // another writer got to the stock first, everything here is undone and the customer is told
+  // which items are short; nothing is oversold and no stock is lost.
+  std::optional<storage::OrderRecord> placed;
+  auto st = storage::savepoint(tx, [&]() -> Status {
+    for (const auto& l : view_cart->lines) {
+      auto took = catalog_.take_stock(tx, l.sku, l.quantity);
+      if (!took) return std::unexpected(took.error());
+      if (!*took) result.unavailable.push_back(l.sku);
+    }
+    if (!result.unavailable.empty()) return fail(Errc::conflict, "stock changed during checkout");
+    return place_in(tx, customer, fulfilment, delivery, *view_cart, placed);
+  });
+  if (!st) {
+    if (st.error().code == Errc::conflict && !result.unavailable.empty()) return result;
+    return std::unexpected(st.error());
   }
-  if (!result.unavailable.empty()) {
-    return fail(Errc::conflict, "stock changed during checkout");
-  }
+  result.order = std::move(*placed);
+  return result;
+}
 
+Status Shop::place_in(Tx& tx, const Customer& customer, Fulfilment fulfilment,
+                      const std::optional<DeliveryDetails>& delivery, const CartView& view_cart,
+                      std::optional<storage::OrderRecord>& placed) {
   storage::OrderRecord o;
   o.customer_id = customer.id;
   o.status = std::string(to_string(OrderStatus::placed));
   o.fulfilment = std::string(to_string(fulfilment));
   o.currency = settings_.currency;
   o.language = customer.language;
-  o.items_total = view_cart->totals.items_total;
-  o.delivery_fee = view_cart->totals.delivery_fee;
-  o.total = view_cart->totals.total;
-  o.vat_total = view_cart->totals.vat_total;
+  o.items_total = view_cart.totals.items_total;
+  o.delivery_fee = view_cart.totals.delivery_fee;
+  o.total = view_cart.totals.total;
+  o.vat_total = view_cart.totals.vat_total;
   o.created_at = o.updated_at = unix_seconds(clock_.now());
-  for (const auto& l : view_cart->lines) {
+  for (const auto& l : view_cart.lines) {
     o.lines.push_back({l.sku, l.name, l.unit_price, l.quantity, l.vat_rate, l.line_total});
   }
-  for (const auto& v : view_cart->totals.vat) o.vat.push_back({v.rate, v.net, v.vat, v.gross});
+  for (const auto& v : view_cart.totals.vat) o.vat.push_back({v.rate, v.net, v.vat, v.gross});
   auto inserted = orders_.insert(tx, std::move(o));
   if (!inserted) return std::unexpected(inserted.error());
   if (fulfilment == Fulfilment::delivery) {
@@ -299,9 +315,10 @@ Result<PlaceResult> Shop::place_order(Tx& tx, const Customer& customer, Fulfilme
     inserted->delivery_address_sealed = std::move(*addr);
   }
   if (auto st = carts_.clear(tx, customer.id); !st) return std::unexpected(st.error());
-  result.order = std::move(*inserted);
-  return result;
+  placed = std::move(*inserted);
+  return ok();
 }
+
 
 Result<std::vector<storage::OrderRecord>> Shop::customer_orders(Tx& tx, std::int64_t customer_id, int limit) {
   storage::OrderQuery q;
@@ -326,7 +343,9 @@ Result<storage::OrderRecord> Shop::change_status(Tx& tx, const std::string& numb
   OrderStatus from;
   if (!parse_status(order.status, from)) return fail(Errc::corrupt, "stored order has an unknown status");
   if (from == to) return order;  // repeating a change is harmless
-  if (!transition_allowed(from, to)) {
+  Fulfilment fulfilment = Fulfilment::pickup;
+  parse_fulfilment(order.fulfilment, fulfilment);
+  if (!transition_allowed(from, to, fulfilment)) {
     return fail(Errc::conflict, "transition not allowed",
                 "an order that is " + order.status + " cannot become " + std::string(to_string(to)));
   }

@@ -141,6 +141,9 @@ class Shop {
 
  private:
   ProductView view(const storage::ProductRecord& p, const std::string& lang) const;
+  Status place_in(storage::Tx& tx, const Customer& customer, Fulfilment fulfilment,
+                  const std::optional<DeliveryDetails>& delivery, const CartView& cart,
+                  std::optional<storage::OrderRecord>& placed);
 
   storage::Database& db_;
   CustomerDirectory& customers_;

@@ -49,6 +49,12 @@ bool transition_allowed(OrderStatus from, OrderStatus to) {
   return false;
 }
 
+bool transition_allowed(OrderStatus from, OrderStatus to, Fulfilment fulfilment) {
+  if (to == OrderStatus::ready && fulfilment != Fulfilment::pickup) return false;
+  if (to == OrderStatus::shipped && fulfilment != Fulfilment::delivery) return false;
+  return transition_allowed(from, to);
+}
+
 std::int64_t vat_included(std::int64_t gross, int rate_bp) {
   if (rate_bp <= 0 || gross <= 0) return 0;
   const std::int64_t denom = 10000 + rate_bp;

@@ -21,6 +21,9 @@ bool parse_status(std::string_view text, OrderStatus& out);
 // placed → accepted | cancelled; accepted → ready | shipped | cancelled;
 // ready → completed | cancelled; shipped → completed; completed, cancelled: final.
 bool transition_allowed(OrderStatus from, OrderStatus to);
+// The same, for an order of this fulfilment: "ready" (for pickup) is for pickup orders only,
+// "shipped" for delivery orders only.
+bool transition_allowed(OrderStatus from, OrderStatus to, Fulfilment fulfilment);
 
 struct VatLine {
   int rate = 0;  // basis points

@@ -37,6 +37,7 @@ std::string_view code_for_status(int status) {
     case 405: return "method_not_allowed";
     case 409: return "conflict";
     case 410: return "gone";
+    case 411: return "length_required";
     case 413: return "payload_too_large";
     case 414: return "uri_too_long";
     case 415: return "unsupported_media_type";
@@ -156,6 +157,7 @@ void install_routes(httplib::Server& server, Context& ctx) {
   }
   install_webchat_routes(server, ctx);
   install_commerce_routes(server, ctx);
+  install_webhook_routes(server, ctx);
 
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, {{"status", "ok"}});

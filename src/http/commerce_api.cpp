@@ -136,6 +136,7 @@ void install_commerce_routes(httplib::Server& server, Context& ctx) {
       const auto a = req.get_param_value("active");
       if (a != "true" && a != "false") return send_error(res, 400, "bad_request", "active must be true or false");
       q.active_only = a == "true";
+      q.inactive_only = a == "false";
     }
     if (auto l = int_param(req, "limit", 1, 1000, res, bad)) q.limit = static_cast<int>(*l);
     if (auto o = int_param(req, "offset", 0, 1000000, res, bad)) q.offset = static_cast<int>(*o);
@@ -143,10 +144,7 @@ void install_commerce_routes(httplib::Server& server, Context& ctx) {
     auto rows = shop.catalog().products(q);
     if (!rows) return send_error(res, rows.error());
     json list = json::array();
-    for (const auto& p : *rows) {
-      if (req.has_param("active") && req.get_param_value("active") == "false" && p.active) continue;
-      list.push_back(commerce::product_to_json(p, lang));
-    }
+    for (const auto& p : *rows) list.push_back(commerce::product_to_json(p, lang));
     send_json(res, 200, {{"products", list}});
   });
 
@@ -157,6 +155,9 @@ void install_commerce_routes(httplib::Server& server, Context& ctx) {
     if (!body) return;
     auto p = commerce::product_from_json(*body, lang, shop.settings().currency);
     if (!p) return send_error(res, p.error());
+    if (p->currency != shop.settings().currency) {
+      return send_error(res, 400, "bad_request", "currency: the shop sells in " + shop.settings().currency);
+    }
     p->updated_at = unix_seconds(ctx.services.clock->now());
     auto inserted = shop.catalog().insert_product(*p);
     if (!inserted) return send_error(res, inserted.error());
@@ -186,6 +187,9 @@ void install_commerce_routes(httplib::Server& server, Context& ctx) {
     if ((*body)["sku"] != sku) return send_error(res, 400, "bad_request", "sku in the body differs from the URL");
     auto p = commerce::product_from_json(*body, lang, shop.settings().currency);
     if (!p) return send_error(res, p.error());
+    if (p->currency != shop.settings().currency) {
+      return send_error(res, 400, "bad_request", "currency: the shop sells in " + shop.settings().currency);
+    }
     p->updated_at = unix_seconds(ctx.services.clock->now());
     auto existing = shop.catalog().product(sku);
     if (!existing) return send_error(res, existing.error());
@@ -207,6 +211,9 @@ void install_commerce_routes(httplib::Server& server, Context& ctx) {
       if (!existing->has_value()) return fail(Errc::not_found, "no product", "no product with this SKU");
       out = commerce::patch_product(**existing, *body, lang);
       if (!out) return std::unexpected(out.error());
+      if (out->currency != shop.settings().currency) {
+        return fail(Errc::invalid_argument, "currency", "currency: the shop sells in " + shop.settings().currency);
+      }
       out->updated_at = unix_seconds(ctx.services.clock->now());
       return shop.catalog().upsert_product(tx, *out);
     });
@@ -249,12 +256,16 @@ void install_commerce_routes(httplib::Server& server, Context& ctx) {
       if (!o->has_value()) return send_error(res, 400, "bad_request", "before must be an order number from a previous page");
       q.before_id = (*o)->id;
     }
+    const int page = q.limit;
+    q.limit = page + 1;  // one more tells whether a next page exists
     auto rows = shop.orders().list(q);
     if (!rows) return send_error(res, rows.error());
+    const bool more = static_cast<int>(rows->size()) > page;
+    if (more) rows->pop_back();
     json list = json::array();
     for (const auto& o : *rows) list.push_back(order_json(o, std::nullopt));
     json body = {{"orders", list}};
-    body["next"] = static_cast<int>(rows->size()) == q.limit && !rows->empty() ? json(rows->back().number) : json(nullptr);
+    body["next"] = more ? json(rows->back().number) : json(nullptr);
     send_json(res, 200, body);
   });
 

@@ -15,7 +15,8 @@ int FailureLimiter::retry_after(const std::string& key, TimePoint now) {
     return 0;
   }
   if (it->second.failures < max_failures_) return 0;
-  const auto left = std::chrono::duration_cast<std::chrono::seconds>(end - now).count();
+  // Rounded up: a client that waits exactly this long must find the window over.
+  const auto left = std::chrono::ceil<std::chrono::seconds>(end - now).count();
   return static_cast<int>(left < 1 ? 1 : left);
 }
 

@@ -31,6 +31,12 @@ void ensure_request_id(const httplib::Request& req, httplib::Response& res) {
   res.set_header("X-Request-Id", id);
 }
 
+httplib::Server::HandlerResponse length_required(httplib::Response& res) {
+  res.set_header("Connection", "close");  // the unread body must not be taken for a request
+  send_error(res, 411, "length_required", "a request body needs a Content-Length header");
+  return httplib::Server::HandlerResponse::Handled;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -59,6 +65,12 @@ Server::Server(ServerOptions options, Services services)
                                 static_cast<std::size_t>(o.max_queued));
   };
   svr.set_tcp_nodelay(true);
+  // httplib's default is SO_REUSEPORT, which lets a second server bind the same port and take
+  // half of the connections. SO_REUSEADDR only allows a quick restart; a port in use fails bind().
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   svr.set_payload_max_length(o.max_body_bytes);
   svr.set_read_timeout(o.read_timeout_seconds, 0);
   svr.set_write_timeout(o.write_timeout_seconds, 0);
@@ -81,6 +93,10 @@ Server::Server(ServerOptions options, Services services)
       send_error(res, 431, "bad_request", "too many request headers");
       return httplib::Server::HandlerResponse::Handled;
     }
+    // cpp-httplib 0.11 applies the body limit to Content-Length bodies only: a chunked body, or a
+    // POST/PUT/PATCH without a length (read until the peer closes), would be read into memory
+    // without bound. Such requests are refused before anything is read (RFC 9112 section 6.3).
+    if (req.has_header("Transfer-Encoding")) return length_required(res);
     // Refuse an announced oversized body before reading (and discarding) it.
     if (req.has_header("Content-Length")) {
       const std::string& len = req.get_header_value("Content-Length");
@@ -99,6 +115,8 @@ Server::Server(ServerOptions options, Services services)
         else send_error(res, 400, "bad_request", "malformed Content-Length");
         return httplib::Server::HandlerResponse::Handled;
       }
+    } else if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || req.method == "PRI") {
+      return length_required(res);
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });

@@ -1,0 +1,31 @@
+#include "storage/maintenance_store.h"
+
+#include "storage/sqlite.h"
+
+namespace comptoir::storage {
+
+Result<PruneCounts> MaintenanceStore::prune(std::int64_t inbound_before, std::int64_t outbox_before,
+                                            std::int64_t conversations_before) {
+  PruneCounts c;
+  auto run = [&](const char* sql, std::int64_t before, std::int64_t& count) {
+    return db_.write([&](Tx& tx) -> Status {
+      Stmt s(tx.handle(), sql);
+      s.bind(1, before);
+      if (auto st = s.run(); !st) return st;
+      count = sqlite3_changes(tx.handle());
+      return ok();
+    });
+  };
+  if (auto st = run("DELETE FROM inbound_messages WHERE received_at < ?", inbound_before, c.inbound_ids); !st) {
+    return std::unexpected(st.error());
+  }
+  if (auto st = run("DELETE FROM outbox WHERE status <> 'pending' AND updated_at < ?", outbox_before, c.outbox_entries); !st) {
+    return std::unexpected(st.error());
+  }
+  if (auto st = run("DELETE FROM conversations WHERE updated_at < ?", conversations_before, c.conversations); !st) {
+    return std::unexpected(st.error());
+  }
+  return c;
+}
+
+}  // namespace comptoir::storage
