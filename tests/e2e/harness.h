@@ -34,6 +34,13 @@ namespace comptoir::testing::e2e {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+// A test that writes to a connection the server has closed (e.g. the rest of a refused body)
+// must see EPIPE, not die of SIGPIPE. Set once for every test program including this header.
+[[maybe_unused]] inline const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
 // Polls `cond` every 10 ms until it is true or `timeout` passes. The sleep is only the polling
 // interval; the test waits for the condition, not for a guessed duration.
 inline bool await(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 20s) {
