@@ -23,7 +23,7 @@ struct Timeouts {
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;              // 0 = any free port (printed in the "listening" log line)
-  int threads = 8;              // worker threads
+  int threads = 64;             // worker threads: one per open connection (keep-alive included)
   int max_queued = 256;         // accepted connections waiting for a worker; beyond: 503
   std::size_t max_body_bytes = 4u << 20;
   Timeouts timeouts;

@@ -1,5 +1,7 @@
 #include "src/http/server.h"
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -47,6 +49,7 @@ struct Server::Impl {
   Context ctx;
   httplib::Server server;
   std::atomic<bool> bound{false};
+  int listen_fd = -1;  // the listening socket, to raise httplib's backlog of 5
   // httplib's stop() does nothing until listen_after_bind() has started running, so a stop()
   // that comes early (a signal right after bind) is remembered here instead of being lost.
   std::atomic<bool> stop_requested{false};
@@ -67,9 +70,10 @@ Server::Server(ServerOptions options, Services services)
   svr.set_tcp_nodelay(true);
   // httplib's default is SO_REUSEPORT, which lets a second server bind the same port and take
   // half of the connections. SO_REUSEADDR only allows a quick restart; a port in use fails bind().
-  svr.set_socket_options([](socket_t sock) {
+  svr.set_socket_options([impl = impl_.get()](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    impl->listen_fd = sock;
   });
   svr.set_payload_max_length(o.max_body_bytes);
   svr.set_read_timeout(o.read_timeout_seconds, 0);
@@ -193,6 +197,9 @@ Result<int> Server::bind() {
                               std::to_string(impl_->ctx.options.port) +
                               " (address in use, or not an address of this machine)");
   }
+  // cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections overflows it and
+  // clients wait for SYN retransmits. Listening again on the bound socket raises the backlog.
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
   impl_->bound = true;
   return port;
 }

@@ -22,7 +22,7 @@ namespace comptoir::http {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
-  int threads = 8;
+  int threads = 64;
   int max_queued = 256;
   std::size_t max_body_bytes = 4u << 20;
   int read_timeout_seconds = 10;
