@@ -141,7 +141,7 @@ Result<Webhook> parse_webhook(std::string_view body) {
             const std::string user = str(m, "from_user_id");
             msg.from = user;
             for (const auto& [uid, wa] : contacts) {
-              if (uid == user && !wa.empty()) msg.from = wa;
+              if (!user.empty() && uid == user && !wa.empty()) msg.from = wa;  // never match "no id" to "no id"
             }
           }
           msg.timestamp = unix_from_string(str(m, "timestamp"));

@@ -252,7 +252,12 @@ TEST_F(ShopTest, StatusLifecycleFollowsTheTable) {
   auto skip = w.shop->change_status(n, OrderStatus::completed);
   ASSERT_FALSE(skip.has_value());
   EXPECT_EQ(skip.error().code, Errc::conflict);
-  for (auto s : {OrderStatus::accepted, OrderStatus::shipped, OrderStatus::completed}) {
+  ASSERT_TRUE(w.shop->change_status(n, OrderStatus::accepted).has_value());
+  // A pickup order becomes ready for pickup; it is never shipped.
+  auto shipped = w.shop->change_status(n, OrderStatus::shipped);
+  ASSERT_FALSE(shipped.has_value());
+  EXPECT_EQ(shipped.error().code, Errc::conflict);
+  for (auto s : {OrderStatus::ready, OrderStatus::completed}) {
     auto st = w.shop->change_status(n, s);
     ASSERT_TRUE(st.has_value()) << to_string(s) << ": " << why(st);
   }

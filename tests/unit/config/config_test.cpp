@@ -51,7 +51,7 @@ TEST(ConfigDefaults, MinimalConfigGetsDocumentedDefaults) {
   EXPECT_TRUE(c.source.empty());
   EXPECT_EQ(c.server.host, "127.0.0.1");
   EXPECT_EQ(c.server.port, 8080);
-  EXPECT_EQ(c.server.threads, 8);
+  EXPECT_EQ(c.server.threads, 64);
   EXPECT_EQ(c.server.max_queued, 256);
   EXPECT_EQ(c.server.max_body_bytes, 4u << 20);
   EXPECT_EQ(c.server.timeouts.read_seconds, 10);
@@ -69,7 +69,7 @@ TEST(ConfigDefaults, EveryKeyIsAcceptedWithItsDefaultValue) {
     "$schema": "https://comptoir.example/schema/config.json",
     "data_dir": "/srv/comptoir",
     "server": {
-      "host": "127.0.0.1", "port": 8080, "threads": 8, "max_queued": 256,
+      "host": "127.0.0.1", "port": 8080, "threads": 64, "max_queued": 256,
       "max_body_bytes": 4194304,
       "timeouts": {"read_seconds": 10, "write_seconds": 10, "keep_alive_seconds": 5}
     },

@@ -1,0 +1,477 @@
+// ChannelHub + Outbox + OutboxWorker on a real SQLCipher database with a fake clock and a fake
+// Transport (no threads, no sockets: the worker is driven with run_once()): de-duplication by
+// platform message id, statuses that only move forward, retries with backoff, permanent errors,
+// the 24-hour window (free-form reply refused with 131047, or replaced by the template),
+// per-customer order, Telegram callback answers and retry_after. The e2e suite covers the same
+// behaviour through the real binary; these pin the exact timing rules.
+#include <algorithm>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "src/channels/hub.h"
+#include "src/channels/outbox.h"
+#include "src/channels/whatsapp.h"
+#include "storage/outbox_store.h"
+#include "tests/unit/chat/engine_fixture.h"
+
+namespace comptoir::channels {
+namespace {
+
+using nlohmann::json;
+using testing::ChatWorld;
+using testing::why;
+
+constexpr const char* kPhoneId = "106540352242922";
+constexpr const char* kGraph = "http://127.0.0.1:1/v21.0";
+constexpr const char* kBotApi = "http://127.0.0.1:2";
+
+class FakeTransport final : public Transport {
+ public:
+  struct Request {
+    std::string base_url, path, bearer;
+    json body;
+  };
+  HttpResult post_json(const std::string& base_url, const std::string& path, const std::string& bearer,
+                       const std::string& body) override {
+    std::lock_guard lock(mutex_);
+    requests.push_back({base_url, path, bearer, json::parse(body, nullptr, false)});
+    if (!scripted.empty()) {
+      HttpResult r = scripted.front();
+      scripted.pop_front();
+      return r;
+    }
+    ++sent;
+    if (base_url == kGraph) return {200, json{{"messages", json::array({{{"id", "wamid.OUT" + std::to_string(sent)}}})}}.dump()};
+    return {200, json{{"ok", true}, {"result", {{"message_id", sent}}}}.dump()};
+  }
+  std::vector<Request> requests;
+  std::deque<HttpResult> scripted;
+  int sent = 0;
+
+ private:
+  std::mutex mutex_;
+};
+
+HttpResult graph_error(int http, int code) {
+  return {http, json{{"error", {{"message", "(#" + std::to_string(code) + ") error"}, {"code", code}}}}.dump()};
+}
+
+class HubTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    world.open();
+    wa.enabled = true;
+    wa.app_secret = SecretBytes::copy_of(std::string_view("unit-app-secret-0123456789"));
+    wa.verify_token = SecretBytes::copy_of(std::string_view("unit-verify-token-0123456789"));
+    wa.access_token = SecretBytes::copy_of(std::string_view("unit-access-token-0123456789"));
+    wa.phone_number_id = kPhoneId;
+    wa.graph_base_url = kGraph;
+    tg.enabled = true;
+    tg.bot_token = SecretBytes::copy_of(std::string_view("123456:unit-bot-token-abcdefgh"));
+    tg.secret_token = SecretBytes::copy_of(std::string_view("unit_secret-token-0123"));
+    tg.api_base_url = kBotApi;
+    settings.senders = 2;
+    settings.max_attempts = 5;
+    make();
+  }
+  void TearDown() override {
+    hub.reset();
+    worker.reset();
+    outbox.reset();
+  }
+  void make() {
+    hub.reset();
+    worker.reset();
+    outbox.reset();
+    outbox = std::make_unique<Outbox>(*world.w.db, *world.w.customers, *world.messages, world.w.clock);
+    worker = std::make_unique<OutboxWorker>(*world.w.db, *world.w.customers, wa, tg, settings, transport, world.w.clock);
+    hub = std::make_unique<ChannelHub>(*world.w.db, *world.engine, *outbox, wa, tg, world.w.clock);
+  }
+
+  std::int64_t now() const { return unix_seconds(world.w.clock.now()); }
+
+  std::string wa_body(const json& messages, const json& statuses = nullptr, const std::string& phone_id = kPhoneId) {
+    json value = {{"messaging_product", "whatsapp"}, {"metadata", {{"phone_number_id", phone_id}}}};
+    if (!messages.is_null()) value["messages"] = messages;
+    if (!statuses.is_null()) value["statuses"] = statuses;
+    return json{{"object", "whatsapp_business_account"},
+                {"entry", json::array({{{"id", "1"}, {"changes", json::array({{{"field", "messages"}, {"value", value}}})}}})}}
+        .dump();
+  }
+  json text(const std::string& id, const std::string& from, const std::string& body, std::int64_t ts = 0) {
+    return {{"from", from}, {"id", id}, {"timestamp", std::to_string(ts ? ts : now())}, {"type", "text"}, {"text", {{"body", body}}}};
+  }
+  json tap(const std::string& id, const std::string& from, const std::string& option) {
+    return {{"from", from}, {"id", id}, {"timestamp", std::to_string(now())}, {"type", "interactive"},
+            {"interactive", {{"type", "button_reply"}, {"button_reply", {{"id", option}, {"title", "t"}}}}}};
+  }
+  json status(const std::string& wamid, const std::string& s) {
+    return {{"id", wamid}, {"status", s}, {"timestamp", std::to_string(now())}, {"recipient_id", "33612345678"}};
+  }
+
+  WebhookResult wa_post(const std::string& body) {
+    auto r = hub->whatsapp_webhook(body);
+    EXPECT_TRUE(r.has_value()) << why(r);
+    return r ? *r : WebhookResult{};
+  }
+  WebhookResult tg_post(const std::string& body) {
+    auto r = hub->telegram_update(body);
+    EXPECT_TRUE(r.has_value()) << why(r);
+    return r ? *r : WebhookResult{};
+  }
+  int run() {
+    auto n = worker->run_once();
+    EXPECT_TRUE(n.has_value()) << why(n);
+    return n ? *n : -1;
+  }
+  std::vector<storage::OutboxRecord> rows() {
+    storage::OutboxStore store(*world.w.db);
+    auto r = store.list(std::nullopt, INT64_MAX, 500);
+    EXPECT_TRUE(r.has_value());
+    std::vector<storage::OutboxRecord> out = r ? *r : std::vector<storage::OutboxRecord>{};
+    std::reverse(out.begin(), out.end());  // oldest first
+    return out;
+  }
+  std::vector<FakeTransport::Request> to(const std::string& address) {
+    std::vector<FakeTransport::Request> out;
+    for (const auto& r : transport.requests) {
+      if (r.body.is_object() && (r.body.value("to", "") == address || r.body.value("chat_id", "") == address)) out.push_back(r);
+    }
+    return out;
+  }
+
+  ChatWorld world;
+  WhatsAppSettings wa;
+  TelegramSettings tg;
+  OutboxSettings settings;
+  FakeTransport transport;
+  std::unique_ptr<Outbox> outbox;
+  std::unique_ptr<OutboxWorker> worker;
+  std::unique_ptr<ChannelHub> hub;
+};
+
+TEST_F(HubTest, VerifyHandshakeAndSignature) {
+  EXPECT_TRUE(hub->whatsapp_verify("subscribe", "unit-verify-token-0123456789"));
+  EXPECT_FALSE(hub->whatsapp_verify("subscribe", "unit-verify-token-012345678"));
+  EXPECT_FALSE(hub->whatsapp_verify("subscribe", "unit-verify-token-0123456788"));
+  EXPECT_FALSE(hub->whatsapp_verify("unsubscribe", "unit-verify-token-0123456789"));
+  EXPECT_FALSE(hub->whatsapp_verify("", "unit-verify-token-0123456789"));
+  EXPECT_FALSE(hub->whatsapp_verify("subscribe", ""));
+  const std::string body = wa_body(json::array({text("wamid.SIG", "33612345678", "hello")}));
+  EXPECT_TRUE(hub->whatsapp_signature_ok(body, whatsapp::sign(body, wa.app_secret)));
+  EXPECT_FALSE(hub->whatsapp_signature_ok(body, whatsapp::sign(body, wa.access_token)));
+  EXPECT_FALSE(hub->whatsapp_signature_ok(body, ""));
+  EXPECT_TRUE(hub->telegram_secret_ok("unit_secret-token-0123"));
+  EXPECT_FALSE(hub->telegram_secret_ok("unit_secret-token-0124"));
+  // A channel that is not configured accepts nothing.
+  wa.enabled = false;
+  tg.enabled = false;
+  EXPECT_FALSE(hub->whatsapp_verify("subscribe", "unit-verify-token-0123456789"));
+  EXPECT_FALSE(hub->whatsapp_signature_ok(body, whatsapp::sign(body, wa.app_secret)));
+  EXPECT_FALSE(hub->telegram_secret_ok("unit_secret-token-0123"));
+}
+
+TEST_F(HubTest, EachMessageIdIsProcessedOnce) {
+  const std::string body = wa_body(json::array({text("wamid.DUP1", "33612345678", "hello")}));
+  WebhookResult r = wa_post(body);
+  EXPECT_EQ(r.processed, 1);
+  EXPECT_EQ(r.duplicates, 0);
+  const std::size_t replies = rows().size();
+  ASSERT_GE(replies, 1u);
+  r = wa_post(body);
+  EXPECT_EQ(r.processed, 0);
+  EXPECT_EQ(r.duplicates, 1);
+  // The same id inside one notification, and alongside a new one.
+  r = wa_post(wa_body(json::array({text("wamid.DUP1", "33612345678", "hello"), text("wamid.DUP2", "33612345678", "hello"),
+                                   text("wamid.DUP2", "33612345678", "hello")})));
+  EXPECT_EQ(r.processed, 1);
+  EXPECT_EQ(r.duplicates, 2);
+  EXPECT_EQ(rows().size(), 2 * replies);
+  while (run() > 0) {
+  }
+  EXPECT_EQ(to("33612345678").size(), 2 * replies);
+  for (const auto& req : transport.requests) {
+    EXPECT_EQ(req.path, std::string("/") + kPhoneId + "/messages");
+    EXPECT_EQ(req.bearer, "unit-access-token-0123456789");
+    EXPECT_EQ(req.body["messaging_product"], "whatsapp");
+  }
+}
+
+TEST_F(HubTest, OtherNumbersAndBadAddressesAreSkippedNotFailed) {
+  WebhookResult r = wa_post(wa_body(json::array({text("wamid.OTHER", "33612345678", "hello")}), nullptr, "999999"));
+  EXPECT_EQ(r.processed, 0);
+  EXPECT_EQ(r.skipped, 1);
+  r = wa_post(wa_body(json::array({text("wamid.BADADDR", "not-a-phone", "hello"), text("wamid.GOODADDR", "33612345678", "hello")})));
+  EXPECT_EQ(r.processed, 1);
+  EXPECT_EQ(r.skipped, 1);
+  // Empty text: acknowledged, no reply.
+  const std::size_t before = rows().size();
+  r = wa_post(wa_body(json::array({text("wamid.EMPTY", "33612345678", "")})));
+  EXPECT_EQ(r.skipped + r.processed, 1);
+  EXPECT_EQ(rows().size(), before);
+  // Not a WhatsApp notification at all: invalid_argument (→ 400).
+  auto bad = hub->whatsapp_webhook("{\"object\":\"page\"}");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, Errc::invalid_argument);
+}
+
+TEST_F(HubTest, UnsupportedMessagesGetAPoliteAnswer) {
+  json image = {{"from", "33612345678"}, {"id", "wamid.IMG"}, {"timestamp", std::to_string(now())}, {"type", "image"},
+                {"image", {{"id", "1"}, {"mime_type", "image/jpeg"}, {"caption", "secret caption"}}}};
+  EXPECT_EQ(wa_post(wa_body(json::array({image}))).processed, 1);
+  while (run() > 0) {
+  }
+  const auto sent = to("33612345678");
+  ASSERT_FALSE(sent.empty());
+  EXPECT_NE(sent[0].body.dump().find("only read text and buttons"), std::string::npos) << sent[0].body.dump();
+}
+
+TEST_F(HubTest, StatusesOnlyMoveForward) {
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.IN1", "33612345678", "hello")}))).processed, 1);
+  while (run() > 0) {
+  }
+  auto r = rows();
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].status, "sent");
+  const std::string wamid = r[0].external_id;
+  ASSERT_TRUE(wamid.starts_with("wamid.OUT")) << wamid;
+  auto status_of = [&] {
+    for (const auto& row : rows()) {
+      if (row.external_id == wamid) return row.status;
+    }
+    return std::string("?");
+  };
+  EXPECT_EQ(wa_post(wa_body(nullptr, json::array({status(wamid, "read")}))).statuses, 1);
+  EXPECT_EQ(status_of(), "read");
+  wa_post(wa_body(nullptr, json::array({status(wamid, "delivered"), status(wamid, "sent")})));
+  EXPECT_EQ(status_of(), "read");
+  wa_post(wa_body(nullptr, json::array({status(wamid, "read")})));
+  EXPECT_EQ(status_of(), "read");
+  // failed wins, and is final.
+  json failed = status(wamid, "failed");
+  failed["errors"] = json::array({{{"code", 131026}, {"title", "Message undeliverable"}}});
+  wa_post(wa_body(nullptr, json::array({failed})));
+  EXPECT_EQ(status_of(), "failed");
+  wa_post(wa_body(nullptr, json::array({status(wamid, "read")})));
+  EXPECT_EQ(status_of(), "failed");
+  for (const auto& row : rows()) {
+    if (row.external_id == wamid) {
+      EXPECT_EQ(row.last_error, "131026 Message undeliverable");
+    }
+  }
+  // Unknown ids and other numbers change nothing.
+  WebhookResult u = wa_post(wa_body(nullptr, json::array({status("wamid.UNKNOWN", "read")})));
+  EXPECT_EQ(u.statuses, 0);
+  u = wa_post(wa_body(nullptr, json::array({status(wamid, "read")}), "999999"));
+  EXPECT_EQ(u.skipped, 1);
+}
+
+TEST_F(HubTest, DeliveredThenReadInOrder) {
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.IN2", "33612345678", "hello")}))).processed, 1);
+  while (run() > 0) {
+  }
+  const std::string wamid = rows()[0].external_id;
+  wa_post(wa_body(nullptr, json::array({status(wamid, "sent")})));
+  EXPECT_EQ(rows()[0].status, "sent");
+  wa_post(wa_body(nullptr, json::array({status(wamid, "delivered")})));
+  EXPECT_EQ(rows()[0].status, "delivered");
+  wa_post(wa_body(nullptr, json::array({status(wamid, "read")})));
+  EXPECT_EQ(rows()[0].status, "read");
+}
+
+TEST_F(HubTest, ServerErrorsAreRetriedWithBackoff) {
+  transport.scripted = {{500, ""}, {0, ""}, graph_error(400, 130429)};
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.RETRY", "33612345678", "hello")}))).processed, 1);
+  const std::size_t n = rows().size();
+  EXPECT_EQ(run(), 1);
+  auto r = rows();
+  EXPECT_EQ(r[0].status, "pending");
+  EXPECT_EQ(r[0].attempts, 1);
+  EXPECT_EQ(r[0].last_error, "HTTP 500");
+  EXPECT_GT(r[0].next_attempt_at, now());
+  // Not due yet: nothing is attempted.
+  EXPECT_EQ(run(), 0);
+  EXPECT_EQ(transport.requests.size(), 1u);
+  for (int attempt = 2; attempt <= 4; ++attempt) {
+    const std::int64_t due = rows()[0].next_attempt_at;
+    EXPECT_LE(due - now(), std::int64_t{1} << (attempt - 1)) << "backoff beyond its cap at attempt " << attempt;
+    world.w.clock.advance(std::chrono::seconds(due - now()));
+    EXPECT_EQ(run(), 1);
+  }
+  r = rows();
+  EXPECT_EQ(r[0].status, "sent");
+  EXPECT_EQ(r[0].attempts, 4);
+  EXPECT_EQ(r[0].last_error, "");
+  while (run() > 0) {
+  }
+  EXPECT_EQ(to("33612345678").size(), n + 3);  // three failed tries of the first, then every reply once
+}
+
+TEST_F(HubTest, RetriesStopAtMaxAttempts) {
+  settings.max_attempts = 3;
+  make();
+  for (int i = 0; i < 3; ++i) transport.scripted.push_back({503, ""});
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.GIVEUP", "33612345678", "hello")}))).processed, 1);
+  for (int i = 0; i < 3; ++i) {
+    world.w.clock.advance(std::chrono::seconds(10));
+    EXPECT_EQ(run(), 1);
+  }
+  auto r = rows();
+  EXPECT_EQ(r[0].status, "failed");
+  EXPECT_EQ(r[0].attempts, 3);
+  EXPECT_EQ(r[0].last_error, "gave up: HTTP 503");
+}
+
+TEST_F(HubTest, ReEngagementErrorIsPermanent) {
+  transport.scripted = {graph_error(400, 131047)};
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.PERM", "33612345678", "hello")}))).processed, 1);
+  EXPECT_EQ(run(), 1);
+  auto r = rows();
+  EXPECT_EQ(r[0].status, "failed");
+  EXPECT_EQ(r[0].attempts, 1);
+  EXPECT_TRUE(r[0].last_error.starts_with("131047")) << r[0].last_error;
+  // The next messages of the same customer are not held up by it.
+  while (run() > 0) {
+  }
+  for (const auto& row : rows()) {
+    if (row.id != r[0].id) {
+      EXPECT_EQ(row.status, "sent");
+    }
+  }
+}
+
+TEST_F(HubTest, OutsideTheWindowWithoutTemplateNothingIsSent) {
+  const std::int64_t old = now() - 25 * 3600;
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.OLD", "33612345678", "hello", old)}))).processed, 1);
+  while (run() > 0) {
+  }
+  EXPECT_TRUE(transport.requests.empty());
+  for (const auto& row : rows()) {
+    EXPECT_EQ(row.status, "failed");
+    EXPECT_TRUE(row.last_error.starts_with("131047")) << row.last_error;
+  }
+  // A new message opens the window again.
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.NEW", "33612345678", "hello")}))).processed, 1);
+  while (run() > 0) {
+  }
+  EXPECT_FALSE(transport.requests.empty());
+  EXPECT_NE(transport.requests[0].body["type"], "template");
+}
+
+TEST_F(HubTest, OutsideTheWindowTheTemplateIsSent) {
+  wa.template_name = "order_update";
+  wa.template_language = "fr";
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.OLD2", "33612345678", "hello", now() - 25 * 3600)}))).processed, 1);
+  while (run() > 0) {
+  }
+  ASSERT_FALSE(transport.requests.empty());
+  for (const auto& req : transport.requests) {
+    ASSERT_EQ(req.body.value("type", ""), "template") << req.body.dump();
+    EXPECT_EQ(req.body.value("to", ""), "33612345678");
+    EXPECT_EQ(req.body["template"].value("name", ""), "order_update");
+    EXPECT_EQ(req.body["template"].value("language", json::object()).value("code", ""), "fr");
+  }
+  // Just inside the window: free-form.
+  transport.requests.clear();
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.RECENT", "33600000002", "hello", now() - 23 * 3600)}))).processed, 1);
+  while (run() > 0) {
+  }
+  ASSERT_FALSE(transport.requests.empty());
+  for (const auto& req : transport.requests) EXPECT_NE(req.body["type"], "template");
+  // A late retry of an older message does not move the window back.
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.STALE", "33600000002", "hello", now() - 30 * 3600)}))).processed, 1);
+  transport.requests.clear();
+  while (run() > 0) {
+  }
+  for (const auto& req : transport.requests) EXPECT_NE(req.body["type"], "template");
+}
+
+TEST_F(HubTest, EachCustomersMessagesGoOutInOrder) {
+  // Two messages for one customer, the first failing once: the second waits for it.
+  transport.scripted = {{500, ""}};
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.O1", "33612345678", "hello"), tap("wamid.O2", "33612345678", "browse")}))).processed, 2);
+  const auto all = rows();
+  ASSERT_GE(all.size(), 2u);
+  EXPECT_EQ(run(), 1);  // only the head of the customer's queue
+  EXPECT_EQ(run(), 0);
+  world.w.clock.advance(std::chrono::seconds(5));
+  while (run() > 0) {
+  }
+  const auto sent = to("33612345678");
+  ASSERT_EQ(sent.size(), all.size() + 1);
+  EXPECT_EQ(sent[0].body, sent[1].body);  // the retried first message, then the rest in order
+  for (const auto& row : rows()) EXPECT_EQ(row.status, "sent");
+}
+
+TEST_F(HubTest, TelegramCallbacksAreAlwaysAnswered) {
+  const std::string msg = R"({"update_id":500,"message":{"message_id":1,"date":1800000000,"chat":{"id":4242,"type":"private"},"text":"hello"}})";
+  WebhookResult r = tg_post(msg);
+  EXPECT_EQ(r.processed, 1);
+  EXPECT_EQ(tg_post(msg).duplicates, 1);
+  int id = 501;
+  for (const std::string data : {"browse", "nosuch:thing", "<bad option>"}) {
+    const std::string cb = R"({"update_id":)" + std::to_string(id) + R"(,"callback_query":{"id":"cbq)" + std::to_string(id) +
+                           R"(","from":{"id":4242,"first_name":"T"},"chat_instance":"1","message":{"message_id":2,"chat":{"id":4242}},"data":")" +
+                           data + R"("}})";
+    ++id;
+    EXPECT_EQ(tg_post(cb).processed, 1) << data;
+  }
+  while (run() > 0) {
+  }
+  int answers = 0, messages = 0;
+  for (const auto& req : transport.requests) {
+    EXPECT_EQ(req.base_url, kBotApi);
+    EXPECT_EQ(req.bearer, "");
+    if (req.path == "/bot123456:unit-bot-token-abcdefgh/answerCallbackQuery") {
+      ++answers;
+      EXPECT_TRUE(req.body["callback_query_id"].get<std::string>().starts_with("cbq"));
+    } else {
+      EXPECT_EQ(req.path, "/bot123456:unit-bot-token-abcdefgh/sendMessage");
+      EXPECT_EQ(req.body["chat_id"], "4242");
+      ++messages;
+    }
+  }
+  EXPECT_EQ(answers, 3);
+  EXPECT_GE(messages, 4);
+  // Updates without a chat, or of other kinds, are acknowledged and skipped.
+  EXPECT_EQ(tg_post(R"({"update_id":600,"edited_message":{"message_id":1,"chat":{"id":1},"text":"x"}})").skipped, 1);
+  EXPECT_EQ(tg_post(R"({"update_id":601,"callback_query":{"id":"x","chat_instance":"1","data":"menu"}})").skipped, 1);
+  auto bad = hub->telegram_update("[]");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, Errc::invalid_argument);
+}
+
+TEST_F(HubTest, TelegramRetryAfterIsHonoured) {
+  transport.scripted = {{429, R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 30","parameters":{"retry_after":30}})"}};
+  ASSERT_EQ(tg_post(R"({"update_id":700,"message":{"message_id":1,"date":1,"chat":{"id":77},"text":"hello"}})").processed, 1);
+  EXPECT_EQ(run(), 1);
+  auto r = rows();
+  EXPECT_EQ(r[0].status, "pending");
+  EXPECT_GE(r[0].next_attempt_at, now() + 30);
+  world.w.clock.advance(std::chrono::seconds(29));
+  EXPECT_EQ(run(), 0);
+  world.w.clock.advance(std::chrono::seconds(r[0].next_attempt_at - now()));
+  while (run() > 0) {
+  }
+  for (const auto& row : rows()) EXPECT_EQ(row.status, "sent");
+}
+
+TEST_F(HubTest, CheckoutByButtons) {
+  for (const auto& [id, option] : std::vector<std::pair<std::string, std::string>>{
+           {"wamid.N1", "add:BRD-BAGUETTE:1"}, {"wamid.N2", "checkout"}, {"wamid.N3", "ful:pickup"}, {"wamid.N4", "confirm"}}) {
+    ASSERT_EQ(wa_post(wa_body(json::array({tap(id, "33612345678", option)}))).processed, 1) << option;
+  }
+  while (run() > 0) {
+  }
+  std::string all;
+  for (const auto& req : to("33612345678")) all += req.body.dump();
+  EXPECT_NE(all.find("C-000001"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace comptoir::channels
