@@ -14,20 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> split_text(std::string_view s, std::size_t max) {
-  std::vector<std::string> out;
-  std::string rest(s);
-  while (text::utf8_length(rest) > max) {
-    std::string head = text::utf8_truncate(rest, max);
-    auto nl = head.rfind('\n');
-    if (nl != std::string::npos && nl > head.size() / 2) head.resize(nl);
-    out.push_back(head);
-    rest.erase(0, head.size());
-    while (!rest.empty() && rest.front() == '\n') rest.erase(0, 1);
-  }
-  if (!rest.empty() || out.empty()) out.push_back(rest);
-  return out;
-}
 
 std::string id_string(const json& v) {
   if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
@@ -75,7 +61,7 @@ Result<Update> parse_update(std::string_view body) {
 
 std::vector<std::string> render(const chat::Reply& reply, std::string_view chat_id) {
   std::vector<std::string> out;
-  const auto parts = split_text(reply.text.empty() ? std::string("…") : reply.text, 4096);
+  const auto parts = text::split_for_messages(reply.text.empty() ? std::string("…") : reply.text, 4096);
   for (std::size_t i = 0; i < parts.size(); ++i) {
     json payload = {{"chat_id", std::string(chat_id)}, {"text", parts[i]}, {"disable_web_page_preview", true}};
     if (i + 1 == parts.size() && !reply.options.empty()) {

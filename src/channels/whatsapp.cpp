@@ -35,21 +35,6 @@ std::string fit(std::string_view s, std::size_t max) {
   return text::utf8_truncate(s, max - 1) + "…";
 }
 
-// Splits text into chunks of at most `max` characters, preferring line breaks.
-std::vector<std::string> split_text(std::string_view s, std::size_t max) {
-  std::vector<std::string> out;
-  std::string rest(s);
-  while (text::utf8_length(rest) > max) {
-    std::string head = text::utf8_truncate(rest, max);
-    auto nl = head.rfind('\n');
-    if (nl != std::string::npos && nl > head.size() / 2) head.resize(nl);
-    out.push_back(head);
-    rest.erase(0, head.size());
-    while (!rest.empty() && rest.front() == '\n') rest.erase(0, 1);
-  }
-  if (!rest.empty() || out.empty()) out.push_back(rest);
-  return out;
-}
 
 json base(std::string_view to) {
   return {{"messaging_product", "whatsapp"}, {"recipient_type", "individual"}, {"to", std::string(to)}};
@@ -242,7 +227,7 @@ std::vector<std::string> render(const chat::Reply& reply, std::string_view to, c
   std::vector<std::string> out;
   const auto& opts = reply.options;
   if (opts.empty()) {
-    for (const auto& part : split_text(reply.text, options.max_text)) {
+    for (const auto& part : text::split_for_messages(reply.text, options.max_text)) {
       json m = base(to);
       m["type"] = "text";
       m["text"] = {{"body", part}, {"preview_url", false}};
@@ -251,7 +236,7 @@ std::vector<std::string> render(const chat::Reply& reply, std::string_view to, c
     return out;
   }
   // Interactive bodies hold at most 1024 characters: longer text goes first as plain text.
-  auto parts = split_text(reply.text.empty() ? std::string("…") : reply.text, 1024);
+  auto parts = text::split_for_messages(reply.text.empty() ? std::string("…") : reply.text, 1024);
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     json m = base(to);
     m["type"] = "text";

@@ -194,6 +194,8 @@ class Turn {
   Status place();
   Status orders();
   Status order(const std::string& number);
+  // True if the customer's order `number` can still be cancelled; otherwise shows why.
+  Result<bool> cancellable(const std::string& number);
   Status confirm_cancel(const std::string& number);
   Status cancel_order(const std::string& number);
   Status language_menu();
@@ -574,17 +576,26 @@ Status Turn::order(const std::string& number) {
   return ok();
 }
 
-Status Turn::confirm_cancel(const std::string& number) {
+Result<bool> Turn::cancellable(const std::string& number) {
   auto o = e_.shop_.customer_order(tx_, customer_.id, number);
   if (!o) return std::unexpected(o.error());
   if (!o->has_value()) {
     note(t("order.not_found"));
-    return orders();
+    if (auto st = orders(); !st) return std::unexpected(st.error());
+    return false;
   }
   if ((*o)->status != "placed") {
     note(t("order.cannot_cancel", {{"number", number}}));
-    return order(number);
+    if (auto st = order(number); !st) return std::unexpected(st.error());
+    return false;
   }
+  return true;
+}
+
+Status Turn::confirm_cancel(const std::string& number) {
+  auto can = cancellable(number);
+  if (!can) return std::unexpected(can.error());
+  if (!*can) return ok();  // the reason is shown
   state_.order = number;
   show("confirm_cancel", t("order.confirm_cancel", {{"number", number}}),
        {opt("ocancel_yes:" + number, t("order.yes_cancel")), opt("order:" + number, t("order.keep"))}, "order:" + number);
@@ -592,16 +603,9 @@ Status Turn::confirm_cancel(const std::string& number) {
 }
 
 Status Turn::cancel_order(const std::string& number) {
-  auto o = e_.shop_.customer_order(tx_, customer_.id, number);
-  if (!o) return std::unexpected(o.error());
-  if (!o->has_value()) {
-    note(t("order.not_found"));
-    return orders();
-  }
-  if ((*o)->status != "placed") {
-    note(t("order.cannot_cancel", {{"number", number}}));
-    return order(number);
-  }
+  auto can = cancellable(number);
+  if (!can) return std::unexpected(can.error());
+  if (!*can) return ok();
   // The customer cancels in their own chat: no separate status notice is needed, the reply says it.
   auto changed = e_.shop_.change_status(tx_, number, commerce::OrderStatus::cancelled, /*notify=*/false);
   if (!changed) return std::unexpected(changed.error());

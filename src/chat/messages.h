@@ -1,6 +1,6 @@
 // Message catalogs: every word a customer reads comes from config/messages/<lang>.json (en, fr,
 // de shipped; a merchant may edit them or add a language). A catalog holds the texts (with
-// {placeholders}), the greetings and command words it recognises, and number formatting.
+// named {slots}), the greetings and command words it recognises, and number formatting.
 // Catalogs are checked at load time against the keys the engine uses, so a missing text is a
 // startup error, never a blank message. Immutable after loading; thread-safe.
 #pragma once
@@ -30,7 +30,7 @@ class MessageCatalog {
   const std::vector<std::string>& command_words(const std::string& command) const;
 
   bool has(const std::string& key) const { return texts_.count(key) > 0; }
-  // The text for `key` with {placeholders} filled in. A missing key yields the key itself
+  // The text for `key` with its {slots} filled in. A missing key yields the key itself
   // (cannot happen after Messages::load has checked completeness).
   std::string text(const std::string& key,
                    std::initializer_list<std::pair<std::string_view, std::string>> values = {}) const;

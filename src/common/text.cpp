@@ -145,6 +145,21 @@ std::vector<std::string> split_words(std::string_view s) {
   return out;
 }
 
+std::vector<std::string> split_for_messages(std::string_view s, std::size_t max) {
+  std::vector<std::string> out;
+  std::string rest(s);
+  while (utf8_length(rest) > max) {
+    std::string head = utf8_truncate(rest, max);
+    auto nl = head.rfind('\n');
+    if (nl != std::string::npos && nl > head.size() / 2) head.resize(nl);
+    out.push_back(head);
+    rest.erase(0, head.size());
+    while (!rest.empty() && rest.front() == '\n') rest.erase(0, 1);
+  }
+  if (!rest.empty() || out.empty()) out.push_back(rest);
+  return out;
+}
+
 bool no_control_chars(std::string_view s, bool allow_newline) {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);

@@ -20,6 +20,9 @@ std::size_t utf8_length(std::string_view s);
 // Cuts to at most `max_chars` code points, on a code point boundary.
 std::string utf8_truncate(std::string_view s, std::size_t max_chars);
 std::vector<std::string> split_words(std::string_view s);
+// Splits text into chunks of at most `max_chars` code points, at line breaks where one falls in
+// the second half of a chunk (messaging platforms limit a message's length).
+std::vector<std::string> split_for_messages(std::string_view s, std::size_t max_chars);
 // True if `s` has no control characters other than \n (and, if allow_newline is false, none at all).
 bool no_control_chars(std::string_view s, bool allow_newline);
 
