@@ -6,6 +6,7 @@
 // A program that prints figures, not a test. Exit codes: 0 all acknowledged and every reply
 // delivered; 1 something was lost or refused; 2 usage or setup problem.
 #include <signal.h>
+#include <sys/socket.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -134,7 +135,7 @@ std::optional<Server> start_comptoir(const Args& a, int sink_port) {
   {
     std::ofstream c(cfg);
     c << json{{"data_dir", "data"},
-              {"server", {{"host", "127.0.0.1"}, {"port", 0}, {"threads", 16}, {"max_queued", 1024}}},
+              {"server", {{"host", "127.0.0.1"}, {"port", 0}, {"threads", 128}, {"max_queued", 1024}}},
               {"log", {{"level", "warn"}}},
               {"channels", {{"whatsapp", {{"app_secret", kSecret}, {"verify_token", "bench-verify-token-123"},
                                           {"access_token", "bench-access-token-123"}, {"phone_number_id", kPhoneId},
@@ -269,14 +270,24 @@ int main(int argc, char** argv) {
     res.set_content(R"({"messaging_product":"whatsapp","messages":[{"id":"wamid.sink)" + std::to_string(n) + "\"}]}", "application/json");
   });
   sink.set_tcp_nodelay(true);
+  // httplib's default pool (8 threads) holds a thread per keep-alive connection: with more
+  // senders than threads, the rest would wait for idle timeouts and measure that instead.
+  sink.new_task_queue = [] { return new httplib::ThreadPool(128); };
+  // Its listen backlog of 5 would also drop bursts of new connections (1 s SYN retransmits).
+  int sink_fd = -1, echo_fd = -1;
+  sink.set_socket_options([&](int fd) { sink_fd = fd; });
   const int sink_port = sink.bind_to_any_port("127.0.0.1");
+  if (sink_fd >= 0) ::listen(sink_fd, SOMAXCONN);
   std::thread sink_thread([&] { sink.listen_after_bind(); });
 
   // The ceiling: a bare cpp-httplib server answering every POST at once.
   httplib::Server echo;
   echo.Post("/webhooks/whatsapp", [](const httplib::Request&, httplib::Response& res) { res.set_content("{}", "application/json"); });
   echo.set_tcp_nodelay(true);
+  echo.new_task_queue = [] { return new httplib::ThreadPool(128); };
+  echo.set_socket_options([&](int fd) { echo_fd = fd; });
   const int echo_port = echo.bind_to_any_port("127.0.0.1");
+  if (echo_fd >= 0) ::listen(echo_fd, SOMAXCONN);
   std::thread echo_thread([&] { echo.listen_after_bind(); });
 
   auto server = start_comptoir(a, sink_port);

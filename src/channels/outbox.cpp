@@ -32,32 +32,48 @@ class HttpTransport final : public Transport {
     const auto path_start = base_url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
     const std::string origin = path_start == std::string::npos ? base_url : base_url.substr(0, path_start);
     const std::string prefix = path_start == std::string::npos ? "" : base_url.substr(path_start);
-    auto& client = client_for(origin);
+    auto client = take(origin);
     httplib::Headers headers;
     if (!bearer.empty()) headers.emplace("Authorization", "Bearer " + bearer);
-    auto res = client.Post(prefix + path, headers, body, "application/json");
+    auto res = client->Post(prefix + path, headers, body, "application/json");
     HttpResult out;
-    if (!res) return out;  // network error: status 0
-    out.status = res->status;
-    out.body = std::move(res->body);
+    if (res) {
+      out.status = res->status;
+      out.body = std::move(res->body);
+    }  // else a network error: status 0
+    give_back(origin, std::move(client));
     return out;
   }
 
  private:
-  httplib::Client& client_for(const std::string& origin) {
-    thread_local std::map<std::string, std::unique_ptr<httplib::Client>> clients;
-    auto& c = clients[origin];
-    if (!c) {
-      c = std::make_unique<httplib::Client>(origin);
-      c->set_keep_alive(true);
-      c->set_tcp_nodelay(true);
-      c->set_connection_timeout(timeout_, 0);
-      c->set_read_timeout(timeout_, 0);
-      c->set_write_timeout(timeout_, 0);
+  // Idle keep-alive clients, reused across sender threads and rounds, so connections (and TLS
+  // sessions) to the platform are not rebuilt for every message.
+  std::unique_ptr<httplib::Client> take(const std::string& origin) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = idle_.find(origin);
+      if (it != idle_.end()) {
+        auto c = std::move(it->second);
+        idle_.erase(it);
+        return c;
+      }
     }
-    return *c;
+    auto c = std::make_unique<httplib::Client>(origin);
+    c->set_keep_alive(true);
+    c->set_tcp_nodelay(true);
+    c->set_connection_timeout(timeout_, 0);
+    c->set_read_timeout(timeout_, 0);
+    c->set_write_timeout(timeout_, 0);
+    return c;
   }
+  void give_back(const std::string& origin, std::unique_ptr<httplib::Client> c) {
+    std::lock_guard lock(mutex_);
+    if (idle_.size() < 64) idle_.emplace(origin, std::move(c));
+  }
+
   int timeout_;
+  std::mutex mutex_;
+  std::multimap<std::string, std::unique_ptr<httplib::Client>> idle_;
 };
 
 }  // namespace
