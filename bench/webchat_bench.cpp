@@ -1001,7 +1001,7 @@ int run(Options o) {
     if (o.sessions_per_address == 0) {
       o.sessions_per_address = std::atoi(spawned.setting({"webchat", "sessions_per_minute"}, 600).c_str());
     }
-    const int server_threads = std::atoi(spawned.setting({"server", "threads"}, 8).c_str());
+    const int server_threads = std::atoi(spawned.setting({"server", "threads"}, 64).c_str());
     if (o.customers > server_threads) {
       std::fprintf(stderr,
                    "webchat_bench: note: %d customers (keep-alive connections) but %d server threads; a server thread "
@@ -1160,7 +1160,7 @@ int run(Options o) {
                 filesystem_of(spawned.dir()).c_str(), spawned.dir().c_str());
     std::printf("server settings: threads %s, max_queued %s, keep_alive %s s, log.level %s, synchronous=FULL (shipped), "
                 "webchat.sessions_per_minute %d, webchat.messages_per_minute %d\n",
-                spawned.setting({"server", "threads"}, 8).c_str(), spawned.setting({"server", "max_queued"}, 256).c_str(),
+                spawned.setting({"server", "threads"}, 64).c_str(), spawned.setting({"server", "max_queued"}, 256).c_str(),
                 spawned.setting({"server", "timeouts", "keep_alive_seconds"}, 5).c_str(),
                 spawned.setting({"log", "level"}, "info").c_str(), o.sessions_per_address, o.session_budget);
     std::printf("server config: %s\n", cfg.dump().c_str());
