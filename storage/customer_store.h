@@ -47,6 +47,10 @@ class CustomerStore {
   Result<std::int64_t> insert(Tx& tx, const CustomerRecord& c);
   Status set_language(Tx& tx, std::int64_t id, const std::string& language);
   Status touch(Tx& tx, std::int64_t id, std::int64_t at);
+  // Declared-only data (docs/privacy.md): the platform profile name, the chat transcript.
+  Status set_profile_name(Tx& tx, std::int64_t id, const std::vector<std::uint8_t>& sealed);
+  Result<std::int64_t> add_transcript(Tx& tx, std::int64_t customer_id, std::string_view direction,
+                                      const std::vector<std::uint8_t>& body_sealed, std::int64_t at);
 
   Result<std::optional<ConversationRecord>> conversation(Tx& tx, std::int64_t customer_id);
   Status save_conversation(Tx& tx, std::int64_t customer_id, const ConversationRecord& c);

@@ -177,6 +177,21 @@ CREATE UNIQUE INDEX outbox_external ON outbox(channel, external_id) WHERE extern
 -- for 24 hours after it.
 ALTER TABLE customers ADD COLUMN last_inbound_at INTEGER;
 )sql"},
+    {4, "declared-only personal data: messaging profile name, chat transcript", R"sql(
+-- Stored only when the data inventory declares the category collected (docs/privacy.md);
+-- otherwise the platform's profile name is dropped on arrival and texts are never kept.
+ALTER TABLE customers ADD COLUMN profile_name_sealed BLOB;
+
+CREATE TABLE chat_transcript (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+  direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+  body_sealed BLOB NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX chat_transcript_customer ON chat_transcript(customer_id, id);
+CREATE INDEX chat_transcript_created ON chat_transcript(created_at);
+)sql"},
 };
 
 }  // namespace

@@ -161,6 +161,11 @@ int cmd_check_config(const std::string& config_path) {
     std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
     return kExitUsage;
   }
+  auto privacy = load_privacy(*cfg);
+  if (!privacy) {
+    std::fprintf(stderr, "%s\n", privacy.error().message.c_str());
+    return kExitUsage;
+  }
   std::printf("%s: ok\n", config_path.c_str());
   return kExitOk;
 }
@@ -177,7 +182,7 @@ std::string demo_config_text(int port) {
          "{\n"
          "  \"data_dir\": \".\",\n"
          "  \"server\": { \"host\": \"127.0.0.1\", \"port\": " + std::to_string(port) + " },\n"
-         "  \"shop\": { \"name\": \"Épicerie du Marché (demo)\" },\n"
+         "  \"shop\": { \"name\": \"Épicerie du Marché (demo)\", \"contact\": \"bonjour@epicerie-demo.example\" },\n"
          "  \"log\": { \"level\": \"info\" }\n"
          "}\n";
 }

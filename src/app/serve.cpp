@@ -57,6 +57,11 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
     std::fprintf(stderr, "comptoir: %s\n", messages.error().message.c_str());
     return 2;
   }
+  auto privacy_setup = load_privacy(cfg);
+  if (!privacy_setup) {
+    std::fprintf(stderr, "comptoir: %s\n", privacy_setup.error().message.c_str());
+    return 2;
+  }
   auto lock = ServeLock::acquire(paths);
   if (!lock) {
     std::fprintf(stderr, "comptoir: %s\n", lock.error().message.c_str());
@@ -91,10 +96,12 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   privacy::BlindIndex blind_index(dd->keys->blind_index());
   commerce::CustomerDirectory customers(db, vault, blind_index, clock);
   commerce::Shop shop(db, customers, shop_settings(cfg), clock);
-  chat::Engine engine(db, customers, shop, *messages, engine_settings(cfg, cfg.server.port), clock);
+  chat::EngineSettings chat_settings = engine_settings(cfg, cfg.server.port);
+  channels::WhatsAppSettings whatsapp = whatsapp_settings(cfg);
+  channels::TelegramSettings telegram = telegram_settings(cfg);
+  apply_inventory(privacy_setup->inventory, chat_settings, whatsapp, telegram);
+  chat::Engine engine(db, customers, shop, *messages, chat_settings, clock);
   chat::Inbox inbox(db, customers, clock);
-  const channels::WhatsAppSettings whatsapp = whatsapp_settings(cfg);
-  const channels::TelegramSettings telegram = telegram_settings(cfg);
   channels::Outbox outbox(db, customers, *messages, clock);
   auto transport = channels::make_http_transport(15);
   channels::OutboxSettings outbox_settings;
@@ -121,8 +128,7 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   services.webchat = &webchat;
   services.hub = &hub;
   services.default_language = cfg.shop.default_language;
-  services.shop_name = cfg.shop.name;
-  services.shop_contact = cfg.shop.contact;
+  services.notice = &privacy_setup->notice;
 
   http::Server server(o, services);
   auto port = server.bind();
@@ -139,7 +145,20 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
                         {"max_body_bytes", static_cast<std::uint64_t>(cfg.server.max_body_bytes)},
                         {"master_source", cfg.key.uses_passphrase() ? "passphrase" : "key_file"},
                         {"schema_version", db.schema_version()},
+                        {"inventory", cfg.privacy.inventory_file.empty() ? std::string("built-in") : std::string("file")},
+                        {"profile_names", chat_settings.keep_profile_name},
+                        {"transcripts", chat_settings.keep_transcript},
                         {"log_level", std::string(log::to_string(cfg.log.level))}});
+  const auto& controller = privacy_setup->inventory.controller;
+  if (controller.email.empty() && cfg.shop.contact.empty()) {
+    log::warn("privacy.no_contact", {{"advice", "the privacy notice must say how to reach the shop: set shop.contact in the "
+                                                "config or controller.email in the data inventory (docs/privacy.md)"}});
+  }
+  if (controller.address.empty() && !is_loopback(cfg.server.host)) {
+    log::warn("privacy.no_controller_address",
+              {{"advice", "the privacy notice should give the controller's legal name and postal address: set "
+                          "controller.name and controller.address in the data inventory (docs/privacy.md)"}});
+  }
   if (!is_loopback(cfg.server.host)) {
     log::warn("server.exposed", {{"host", cfg.server.host},
                                  {"advice", "serve the Internet through a TLS reverse proxy; see docs/operations.md"}});

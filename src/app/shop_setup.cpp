@@ -1,5 +1,6 @@
 #include "src/app/shop_setup.h"
 
+#include "privacy/registry.h"
 #include "src/assets/assets.h"
 #include "src/common/files.h"
 
@@ -71,6 +72,34 @@ Result<chat::Messages> load_messages(const config::Config& cfg) {
     sources.emplace_back(std::string("built-in ") + name, std::string(*body));
   }
   return chat::Messages::from_sources(sources, cfg.shop.default_language);
+}
+
+Result<PrivacySetup> load_privacy(const config::Config& cfg) {
+  auto inventory = cfg.privacy.inventory_file.empty() ? privacy::default_inventory()
+                                                      : privacy::load_inventory(cfg.privacy.inventory_file);
+  if (!inventory) return std::unexpected(inventory.error());
+  if (auto st = privacy::check_inventory(*inventory); !st) {
+    const std::string where = cfg.privacy.inventory_file.empty() ? std::string("the built-in data inventory")
+                                                                 : cfg.privacy.inventory_file.string();
+    return fail(Errc::config, where + ": " + st.error().message);
+  }
+  privacy::NoticeSettings ns;
+  ns.shop_name = cfg.shop.name;
+  ns.shop_contact = cfg.shop.contact;
+  ns.default_language = cfg.shop.default_language;
+  ns.merchant_dir = cfg.privacy.notice_dir;
+  auto notice = privacy::Notice::build(*inventory, ns);
+  if (!notice) return std::unexpected(notice.error());
+  return PrivacySetup{std::move(*inventory), std::move(*notice)};
+}
+
+void apply_inventory(const privacy::Inventory& inventory, chat::EngineSettings& engine,
+                     channels::WhatsAppSettings& whatsapp, channels::TelegramSettings& telegram) {
+  const bool profile = inventory.collects(privacy::kPlatformProfileCategory);
+  engine.keep_profile_name = profile;
+  whatsapp.read_profile_name = profile;
+  telegram.read_profile_name = profile;
+  engine.keep_transcript = inventory.collects(privacy::kChatTranscriptCategory);
 }
 
 Result<commerce::CatalogData> load_catalog(const config::Config& cfg, const std::optional<std::filesystem::path>& file) {

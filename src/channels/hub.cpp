@@ -29,6 +29,7 @@ chat::Inbound inbound_from(const whatsapp::Message& m) {
   chat::Inbound in;
   in.channel = privacy::Channel::whatsapp;
   in.address = m.from;
+  in.profile_name = m.profile_name;
   if (m.type == "text") {
     in.text = m.text;
   } else if ((m.type == "interactive" || m.type == "button") && !m.option.empty()) {
@@ -48,7 +49,7 @@ chat::Inbound inbound_from(const whatsapp::Message& m) {
 }  // namespace
 
 Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
-  auto hook = whatsapp::parse_webhook(body);
+  auto hook = whatsapp::parse_webhook(body, {.read_profile_name = whatsapp_.read_profile_name});
   if (!hook) return std::unexpected(hook.error());
   WebhookResult r;
   r.skipped = hook->skipped;
@@ -118,7 +119,7 @@ bool ChannelHub::telegram_secret_ok(std::string_view header) const {
 }
 
 Result<WebhookResult> ChannelHub::telegram_update(std::string_view body) {
-  auto u = telegram::parse_update(body);
+  auto u = telegram::parse_update(body, {.read_profile_name = telegram_.read_profile_name});
   if (!u) return std::unexpected(u.error());
   WebhookResult r;
   if ((u->kind != "message" && u->kind != "callback_query") || u->chat_id.empty()) {
@@ -128,6 +129,7 @@ Result<WebhookResult> ChannelHub::telegram_update(std::string_view body) {
   chat::Inbound in;
   in.channel = privacy::Channel::telegram;
   in.address = u->chat_id;
+  in.profile_name = u->profile_name;
   if (u->kind == "callback_query") in.option = u->callback_data;
   else if (u->unsupported) in.unsupported = true;
   else in.text = u->text;

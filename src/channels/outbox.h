@@ -32,12 +32,14 @@ struct WhatsAppSettings {
   std::string graph_base_url = "https://graph.facebook.com/v21.0";
   std::string template_name;      // sent instead of free-form text outside the 24-hour window
   std::string template_language = "en";
+  bool read_profile_name = false;  // the data inventory collects "platform_profile"
 };
 
 struct TelegramSettings {
   bool enabled = false;
   SecretBytes bot_token, secret_token;
   std::string api_base_url = "https://api.telegram.org";
+  bool read_profile_name = false;  // the data inventory collects "platform_profile"
 };
 
 struct OutboxSettings {

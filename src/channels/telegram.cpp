@@ -27,7 +27,23 @@ bool secret_valid(std::string_view header, const SecretBytes& secret) {
   return sodium_memcmp(header.data(), secret.data(), secret.size()) == 0;
 }
 
-Result<Update> parse_update(std::string_view body) {
+namespace {
+
+// "first last" from a Telegram User object (the username is an identifier, not a name: not read).
+std::string names_of(const json& user) {
+  if (!user.is_object()) return {};
+  std::string out;
+  for (const char* key : {"first_name", "last_name"}) {
+    if (user.contains(key) && user[key].is_string() && !user[key].get_ref<const std::string&>().empty()) {
+      out += (out.empty() ? "" : " ") + user[key].get<std::string>();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Update> parse_update(std::string_view body, const ParseOptions& options) {
   json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("update_id") || !j["update_id"].is_number_integer()) {
     return fail(Errc::invalid_argument, "not a Telegram update", "body must be a Telegram Update with an integer update_id");
@@ -41,6 +57,7 @@ Result<Update> parse_update(std::string_view body) {
     if (m.contains("date") && m["date"].is_number_integer()) u.date = m["date"].get<std::int64_t>();
     if (m.contains("text") && m["text"].is_string()) u.text = m["text"].get<std::string>();
     else u.unsupported = true;
+    if (options.read_profile_name && m.contains("from")) u.profile_name = names_of(m["from"]);
   } else if (j.contains("callback_query") && j["callback_query"].is_object()) {
     const json& c = j["callback_query"];
     u.kind = "callback_query";
@@ -53,6 +70,7 @@ Result<Update> parse_update(std::string_view body) {
     if (u.chat_id.empty() && c.contains("from") && c["from"].is_object() && c["from"].contains("id")) {
       u.chat_id = id_string(c["from"]["id"]);  // private chats: the user id is the chat id
     }
+    if (options.read_profile_name && c.contains("from")) u.profile_name = names_of(c["from"]);
   } else {
     u.kind = "other";
   }

@@ -26,11 +26,17 @@ struct Update {
   std::string callback_id;     // callback_query.id (must always be answered)
   std::string callback_data;   // the option id we put in the button
   bool unsupported = false;    // a message without text (photo, sticker, …)
+  std::string profile_name;    // "first last" of the sender, only when ParseOptions asks for it
+};
+
+struct ParseOptions {
+  // The data inventory declares the "platform_profile" category collected. Otherwise the
+  // sender's names and username are never read (minimization).
+  bool read_profile_name = false;
 };
 
 // Errc::invalid_argument if the body is not a JSON object with an integer update_id.
-// The sender's names and username are never read (minimization).
-Result<Update> parse_update(std::string_view body);
+Result<Update> parse_update(std::string_view body, const ParseOptions& options = {});
 
 // {"method": "sendMessage" | "answerCallbackQuery", "payload": {…}} documents, one per API call.
 // Text over 4096 characters is split; options become an inline keyboard (one button per row,

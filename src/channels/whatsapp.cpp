@@ -82,7 +82,7 @@ bool signature_valid(std::string_view body, std::string_view header, const Secre
   return sodium_memcmp(mac, given->data(), sizeof mac) == 0;
 }
 
-Result<Webhook> parse_webhook(std::string_view body) {
+Result<Webhook> parse_webhook(std::string_view body, const ParseOptions& options) {
   json root = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.is_object()) return fail(Errc::invalid_argument, "not a JSON object", "body is not a JSON object");
   if (str(root, "object") != "whatsapp_business_account") {
@@ -106,11 +106,18 @@ Result<Webhook> parse_webhook(std::string_view body) {
       const json& value = change["value"];
       std::string phone_number_id;
       if (value.contains("metadata") && value["metadata"].is_object()) phone_number_id = str(value["metadata"], "phone_number_id");
-      // Contacts map wa_id ↔ business-scoped user id; the profile name is deliberately not read.
-      std::vector<std::pair<std::string, std::string>> contacts;  // (user_id, wa_id)
+      // Contacts map wa_id ↔ business-scoped user id. The profile name is read only when the
+      // data inventory declares it collected.
+      struct Contact {
+        std::string user_id, wa_id, name;
+      };
+      std::vector<Contact> contacts;
       if (value.contains("contacts") && value["contacts"].is_array()) {
         for (const auto& c : value["contacts"]) {
-          if (c.is_object()) contacts.emplace_back(str(c, "user_id"), str(c, "wa_id"));
+          if (!c.is_object()) continue;
+          Contact k{str(c, "user_id"), str(c, "wa_id"), {}};
+          if (options.read_profile_name && c.contains("profile") && c["profile"].is_object()) k.name = str(c["profile"], "name");
+          contacts.push_back(std::move(k));
         }
       }
       if (value.contains("messages") && value["messages"].is_array()) {
@@ -125,8 +132,14 @@ Result<Webhook> parse_webhook(std::string_view body) {
           if (msg.from.empty()) {
             const std::string user = str(m, "from_user_id");
             msg.from = user;
-            for (const auto& [uid, wa] : contacts) {
-              if (!user.empty() && uid == user && !wa.empty()) msg.from = wa;  // never match "no id" to "no id"
+            for (const auto& k : contacts) {
+              if (!user.empty() && k.user_id == user && !k.wa_id.empty()) msg.from = k.wa_id;  // never match "no id" to "no id"
+            }
+          }
+          if (options.read_profile_name) {
+            const std::string user = str(m, "from_user_id");
+            for (const auto& k : contacts) {
+              if ((!k.wa_id.empty() && k.wa_id == msg.from) || (!user.empty() && k.user_id == user)) msg.profile_name = k.name;
             }
           }
           msg.timestamp = unix_from_string(str(m, "timestamp"));

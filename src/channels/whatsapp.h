@@ -37,6 +37,7 @@ struct Message {
   std::string option;           // interactive reply id, or a template button payload
   std::vector<OrderItem> order;
   std::string location;         // a readable location (address / name / "lat, lon")
+  std::string profile_name;     // contacts[].profile.name, only when ParseOptions asks for it
 };
 
 struct Status {
@@ -53,11 +54,16 @@ struct Webhook {
   int skipped = 0;  // malformed parts left out (logged by the caller, never retried by Meta)
 };
 
+struct ParseOptions {
+  // The data inventory declares the "platform_profile" category collected. Otherwise the
+  // profile name in contacts[] is never read (minimization).
+  bool read_profile_name = false;
+};
+
 // Errc::invalid_argument when the body is not a WhatsApp Business Account notification at all
 // (not JSON, or "object" is not "whatsapp_business_account"); otherwise every well-formed
-// message and status, with malformed ones counted in `skipped`. The profile name in
-// contacts[] is never read (minimization).
-Result<Webhook> parse_webhook(std::string_view body);
+// message and status, with malformed ones counted in `skipped`.
+Result<Webhook> parse_webhook(std::string_view body, const ParseOptions& options = {});
 
 struct RenderOptions {
   std::size_t max_text = 4096;

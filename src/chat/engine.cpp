@@ -958,6 +958,23 @@ Result<std::vector<Reply>> Engine::handle(const Inbound& in) {
   return replies;
 }
 
+namespace {
+
+// What the transcript keeps of an inbound message (only when the inventory declares it).
+std::string transcript_line(const Inbound& in) {
+  if (!in.option.empty()) return "[option] " + in.option;
+  if (!in.order.empty()) {
+    std::string s = "[order]";
+    for (const auto& l : in.order) s += " " + l.sku + " x" + std::to_string(l.quantity);
+    return s;
+  }
+  if (!in.location.empty()) return "[location] " + in.location;
+  if (in.unsupported) return "[unsupported message, content not read]";
+  return in.text;
+}
+
+}  // namespace
+
 Result<Engine::Handled> Engine::handle(Tx& tx, const Inbound& in) {
   if (auto st = validate_inbound(in); !st) return std::unexpected(st.error());
   Handled out;
@@ -989,6 +1006,15 @@ Result<Engine::Handled> Engine::handle(Tx& tx, const Inbound& in) {
     if (!handled) return handled;
     out.replies = turn.take_replies();
     out.customer = turn.customer();
+    if (settings_.keep_profile_name && !in.profile_name.empty()) {
+      if (auto s = customers_.set_profile_name(tx, *customer, in.profile_name); !s) return s;
+    }
+    if (settings_.keep_transcript) {
+      if (auto s = customers_.add_transcript(tx, *customer, "in", transcript_line(in)); !s) return s;
+      for (const auto& r : out.replies) {
+        if (auto s = customers_.add_transcript(tx, *customer, "out", r.text); !s) return s;
+      }
+    }
     if (turn.state_changed() || !conv->has_value()) {
       auto sealed = customers_.vault().seal(tx, customer->subject_id, place, turn.state().to_json().dump());
       if (!sealed) return std::unexpected(sealed.error());

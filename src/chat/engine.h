@@ -45,6 +45,9 @@ struct Inbound {
   std::vector<OrderLine> order;  // a cart sent from the platform's catalog (WhatsApp "order")
   std::string location;          // a shared location, as text (used where an address is asked)
   bool unsupported = false;      // a kind of message we do not read (photo, voice, …)
+  // The platform's profile name, set by a channel only when the data inventory declares the
+  // "platform_profile" category collected; stored sealed, never logged.
+  std::string profile_name;
 };
 
 struct EngineSettings {
@@ -52,6 +55,9 @@ struct EngineSettings {
   std::string public_url = "http://127.0.0.1:8080";  // links (privacy notice) start here
   int page_size = 8;
   std::chrono::minutes inactivity{30};  // a conversation older than this starts again at the menu
+  // From the data inventory: what may be kept beyond what the conversation needs.
+  bool keep_profile_name = false;  // "platform_profile" collected
+  bool keep_transcript = false;    // "chat_transcript" collected
 };
 
 // Limits on what a customer may send: 4096 characters (at most 4 bytes each in UTF-8).

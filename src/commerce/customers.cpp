@@ -1,5 +1,7 @@
 #include "src/commerce/customers.h"
 
+#include "src/common/text.h"
+
 namespace comptoir::commerce {
 
 namespace {
@@ -79,6 +81,31 @@ Status CustomerDirectory::set_language(storage::Tx& tx, std::int64_t id, const s
 
 Status CustomerDirectory::touch(storage::Tx& tx, std::int64_t id) {
   return store_.touch(tx, id, unix_seconds(clock_.now()));
+}
+
+Status CustomerDirectory::set_profile_name(storage::Tx& tx, const Customer& c, std::string_view name) {
+  if (!text::is_valid_utf8(name)) return ok();
+  std::string clean;
+  for (char ch : name) {
+    if (static_cast<unsigned char>(ch) >= 0x20 && ch != 0x7f) clean += ch;
+  }
+  clean = text::utf8_truncate(text::trim(clean), kMaxProfileNameChars);
+  if (clean.empty()) return ok();
+  const std::string row = std::to_string(c.id);
+  auto sealed = vault_.seal(tx, c.subject_id, {"customers", "profile_name_sealed", row}, clean);
+  if (!sealed) return std::unexpected(sealed.error());
+  return store_.set_profile_name(tx, c.id, *sealed);
+}
+
+Status CustomerDirectory::add_transcript(storage::Tx& tx, const Customer& c, std::string_view direction,
+                                         std::string_view text) {
+  // The row id is not known before the insert; the place binds the customer and the column.
+  const std::string row = std::to_string(c.id);
+  auto sealed = vault_.seal(tx, c.subject_id, {"chat_transcript", "body_sealed", row}, text);
+  if (!sealed) return std::unexpected(sealed.error());
+  auto id = store_.add_transcript(tx, c.id, direction, *sealed, unix_seconds(clock_.now()));
+  if (!id) return std::unexpected(id.error());
+  return ok();
 }
 
 }  // namespace comptoir::commerce

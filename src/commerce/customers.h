@@ -26,6 +26,8 @@ struct Customer {
   bool created = false;  // true when this call created it
 };
 
+inline constexpr std::size_t kMaxProfileNameChars = 128;
+
 class CustomerDirectory {
  public:
   CustomerDirectory(storage::Database& db, privacy::Vault& vault, const privacy::BlindIndex& index,
@@ -40,6 +42,11 @@ class CustomerDirectory {
   Result<std::string> address_of(storage::Tx& tx, const Customer& c);
   Status set_language(storage::Tx& tx, std::int64_t id, const std::string& language);
   Status touch(storage::Tx& tx, std::int64_t id);
+  // Declared-only data (the data inventory decides; callers check it). The profile name is
+  // cleaned (control characters dropped, at most kMaxProfileNameChars) and sealed; an empty or
+  // invalid one is ignored. Transcript lines are sealed, one row each.
+  Status set_profile_name(storage::Tx& tx, const Customer& c, std::string_view name);
+  Status add_transcript(storage::Tx& tx, const Customer& c, std::string_view direction, std::string_view text);
 
   privacy::Vault& vault() { return vault_; }
 

@@ -213,6 +213,11 @@ Result<Config> parse(std::string_view text, std::string_view source_name,
   if (auto w = root.object("webchat")) read_webchat(*w, cfg.webchat);
   std::vector<std::string> inline_secrets;
   if (auto c = root.object("channels")) read_channels(*c, cfg.channels, inline_secrets);
+  if (auto p = root.object("privacy")) {
+    p->path("inventory_file", cfg.privacy.inventory_file);
+    p->path("notice_dir", cfg.privacy.notice_dir);
+    p->finish();
+  }
   std::string schema_hint;  // "$schema" lets editors validate the file; its value is not used
   root.string("$schema", schema_hint, 1024);
   root.finish();

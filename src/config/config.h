@@ -94,6 +94,12 @@ struct OutboxConfig {
   int max_attempts = 12;
 };
 
+// The data inventory and the merchant-written part of the privacy notice (docs/privacy.md).
+struct PrivacyConfig {
+  std::filesystem::path inventory_file;  // empty = the inventory built into the binary
+  std::filesystem::path notice_dir;      // folder of <lang>.html; empty = the built-in ones
+};
+
 // A channel that is not configured is off.
 struct ChannelsConfig {
   std::optional<WhatsAppConfig> whatsapp;
@@ -112,6 +118,7 @@ struct Config {
   ChatConfig chat;
   WebchatConfig webchat;
   ChannelsConfig channels;
+  PrivacyConfig privacy;
 };
 
 // Reads and validates `path`. Errors (Errc::config) list every problem, one per line, each naming

@@ -40,6 +40,9 @@ class WebchatSessions;
 namespace comptoir::channels {
 class ChannelHub;
 }
+namespace comptoir::privacy {
+class Notice;
+}
 namespace comptoir::http {
 
 struct Services {
@@ -53,8 +56,8 @@ struct Services {
   const WebchatSessions* webchat = nullptr;
   channels::ChannelHub* hub = nullptr;  // WhatsApp / Telegram webhooks
   std::string default_language = "en";
-  std::string shop_name;
-  std::string shop_contact;
+  // The privacy notice generated from the data inventory; absent: /privacy answers 404.
+  const privacy::Notice* notice = nullptr;
 };
 
 class Server {

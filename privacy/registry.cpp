@@ -1,0 +1,190 @@
+#include "privacy/registry.h"
+
+#include <algorithm>
+#include <set>
+
+namespace comptoir::privacy {
+
+namespace {
+
+using P = Protection;
+
+// Keep in step with storage/migrations.cpp; tests/integration/registry_schema_test.cpp fails
+// when a column is in neither list.
+constexpr RegisteredField kFields[] = {
+    // The customer record (pseudonymous).
+    {"customers.subject_id", P::database, false, "pseudonymous id of the customer's key"},
+    {"customers.channel", P::database, false, "which messaging channel the customer uses"},
+    {"customers.language", P::database, false, "the customer's chosen language"},
+    {"customers.created_at", P::database, false, "when the customer first wrote"},
+    {"customers.last_active_at", P::database, false, "when the customer last wrote"},
+    {"customers.last_inbound_at", P::database, false, "the platform's time of the last message (24-hour window)"},
+    // How to reach them.
+    {"customers.address_sealed", P::sealed, false, "WhatsApp id, Telegram chat id or web chat session id"},
+    {"customers.address_index", P::blind_index, false, "keyed hash of the address, to find the customer"},
+    // Only if declared.
+    {"customers.profile_name_sealed", P::sealed, true, "the messaging profile name the platform sends"},
+    // Conversation.
+    {"conversations.state", P::sealed, false, "menu position, cart page, details typed during checkout"},
+    {"conversations.updated_at", P::database, false, "when the conversation last moved"},
+    {"cart_items.sku", P::database, false, "product in the cart"},
+    {"cart_items.quantity", P::database, false, "quantity in the cart"},
+    {"cart_items.added_at", P::database, false, "when it was added"},
+    // Orders.
+    {"orders.number", P::database, false, "order number"},
+    {"orders.status", P::database, false, "order status"},
+    {"orders.fulfilment", P::database, false, "pickup or delivery"},
+    {"orders.currency", P::database, false, "currency"},
+    {"orders.language", P::database, false, "language of the order"},
+    {"orders.items_total", P::database, false, "items total"},
+    {"orders.delivery_fee", P::database, false, "delivery fee"},
+    {"orders.total", P::database, false, "order total"},
+    {"orders.vat_total", P::database, false, "VAT total"},
+    {"orders.created_at", P::database, false, "when the order was placed"},
+    {"orders.updated_at", P::database, false, "when its status last changed"},
+    {"order_lines.line_no", P::database, false, "line number"},
+    {"order_lines.sku", P::database, false, "product"},
+    {"order_lines.name", P::database, false, "product name at the time"},
+    {"order_lines.unit_price", P::database, false, "price at the time"},
+    {"order_lines.quantity", P::database, false, "quantity"},
+    {"order_lines.vat_rate", P::database, false, "VAT rate"},
+    {"order_lines.line_total", P::database, false, "line total"},
+    {"order_vat.vat_rate", P::database, false, "VAT rate"},
+    {"order_vat.net", P::database, false, "net amount at that rate"},
+    {"order_vat.vat", P::database, false, "VAT at that rate"},
+    {"order_vat.gross", P::database, false, "gross amount at that rate"},
+    {"orders.recipient_name_sealed", P::sealed, false, "recipient name (delivery only)"},
+    {"orders.delivery_address_sealed", P::sealed, false, "delivery address (delivery only)"},
+    // Messages owed to the customer, until delivered.
+    {"outbox.channel", P::database, false, "channel of a reply"},
+    {"outbox.kind", P::database, false, "message or button acknowledgement"},
+    {"outbox.body_sealed", P::sealed, false, "reply text, until the platform accepted it"},
+    {"outbox.status", P::database, false, "pending, sent, delivered, read or failed"},
+    {"outbox.attempts", P::database, false, "delivery attempts"},
+    {"outbox.next_attempt_at", P::database, false, "next attempt"},
+    {"outbox.last_error", P::database, false, "the platform's error code and title (never content)"},
+    {"outbox.external_id", P::database, false, "the platform's message id"},
+    {"outbox.created_at", P::database, false, "when the reply was queued"},
+    {"outbox.updated_at", P::database, false, "when its status last changed"},
+    {"chat_messages.body_sealed", P::sealed, false, "a message for a web chat customer, until fetched"},
+    {"chat_messages.created_at", P::database, false, "when it was queued"},
+    // Ids of inbound platform messages (no content, no customer link), for de-duplication.
+    {"inbound_messages.channel", P::database, false, "channel"},
+    {"inbound_messages.external_id", P::database, false, "the platform's message or update id"},
+    {"inbound_messages.received_at", P::database, false, "when it arrived"},
+    // Only if declared: the transcript of the conversation.
+    {"chat_transcript.direction", P::database, true, "in (from the customer) or out (from the shop)"},
+    {"chat_transcript.body_sealed", P::sealed, true, "the text of the message"},
+    {"chat_transcript.created_at", P::database, true, "when it was written"},
+};
+
+constexpr NonPersonalColumn kNonPersonal[] = {
+    {"api_tokens.id", "staff credentials, not customer data"},
+    {"api_tokens.token_hash", "staff credentials, not customer data"},
+    {"api_tokens.role", "staff credentials, not customer data"},
+    {"api_tokens.label", "operator-chosen label of a staff credential (documented: no names)"},
+    {"api_tokens.created_at", "staff credentials, not customer data"},
+    {"api_tokens.last_used_at", "staff credentials, not customer data"},
+    {"api_tokens.revoked_at", "staff credentials, not customer data"},
+    {"subject_keys.subject_id", "key material: the pseudonymous id a wrapped key belongs to"},
+    {"subject_keys.wrapped_key", "key material"},
+    {"subject_keys.wrap_version", "key material"},
+    {"subject_keys.created_at", "key material"},
+    {"shredded_subjects.subject_id", "tombstone of a destroyed key: the id no longer links to anything"},
+    {"shredded_subjects.shredded_at", "tombstone of a destroyed key"},
+    {"categories.id", "catalog"},
+    {"categories.position", "catalog"},
+    {"category_names.category_id", "catalog"},
+    {"category_names.lang", "catalog"},
+    {"category_names.name", "catalog"},
+    {"products.sku", "catalog"},
+    {"products.category", "catalog"},
+    {"products.price", "catalog"},
+    {"products.currency", "catalog"},
+    {"products.vat_rate", "catalog"},
+    {"products.stock", "catalog"},
+    {"products.active", "catalog"},
+    {"products.position", "catalog"},
+    {"products.updated_at", "catalog"},
+    {"product_texts.sku", "catalog"},
+    {"product_texts.lang", "catalog"},
+    {"product_texts.name", "catalog"},
+    {"product_texts.description", "catalog"},
+    {"customers.id", "row key: links the customer's rows, carries no data of its own"},
+    {"conversations.customer_id", "link to the customer row"},
+    {"cart_items.customer_id", "link to the customer row"},
+    {"orders.id", "row key"},
+    {"orders.customer_id", "link to the customer row (cleared when an order is kept detached)"},
+    {"order_lines.order_id", "link to the order row"},
+    {"order_vat.order_id", "link to the order row"},
+    {"chat_messages.id", "row key"},
+    {"chat_messages.customer_id", "link to the customer row"},
+    {"outbox.id", "row key"},
+    {"outbox.customer_id", "link to the customer row"},
+    {"chat_transcript.id", "row key"},
+    {"chat_transcript.customer_id", "link to the customer row"},
+};
+
+std::string table_of(std::string_view field) { return std::string(field.substr(0, field.find('.'))); }
+
+}  // namespace
+
+std::span<const RegisteredField> registered_fields() { return kFields; }
+std::span<const NonPersonalColumn> non_personal_columns() { return kNonPersonal; }
+
+const RegisteredField* registered_field(std::string_view name) {
+  for (const auto& f : kFields) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+Status check_inventory(const Inventory& inventory) {
+  std::vector<std::string> problems;
+  for (const auto& c : inventory.categories) {
+    for (const auto& f : c.fields) {
+      if (f.ends_with(".*")) {
+        const std::string table = table_of(f);
+        const bool any = std::any_of(std::begin(kFields), std::end(kFields),
+                                     [&](const RegisteredField& r) { return table_of(r.name) == table; });
+        if (!any) {
+          problems.push_back("category " + c.id + " declares \"" + f + "\", but the code stores no personal field in a table \"" +
+                             table + "\"");
+        }
+      } else if (registered_field(f) == nullptr) {
+        problems.push_back("category " + c.id + " declares the field \"" + f + "\", which the code does not store");
+      }
+    }
+  }
+  for (const auto& r : kFields) {
+    const Category* c = inventory.category_of_field(r.name);
+    if (c == nullptr) {
+      problems.push_back("the code stores the personal field \"" + std::string(r.name) + "\" (" + std::string(r.what) +
+                         "), which no category of the inventory declares");
+    } else if (!c->collected && !r.optional) {
+      problems.push_back("category " + c->id + " is declared \"collected\": false, but the shop cannot work without \"" +
+                         std::string(r.name) + "\" (" + std::string(r.what) + ")");
+    }
+  }
+  // A field named both explicitly and through "table.*" in different categories is ambiguous.
+  for (const auto& r : kFields) {
+    std::set<std::string> owners;
+    const std::string star = table_of(r.name) + ".*";
+    for (const auto& c : inventory.categories) {
+      for (const auto& f : c.fields) {
+        if (f == r.name || f == star) owners.insert(c.id);
+      }
+    }
+    if (owners.size() > 1) {
+      std::string list;
+      for (const auto& o : owners) list += (list.empty() ? "" : ", ") + o;
+      problems.push_back("the field \"" + std::string(r.name) + "\" is declared in several categories: " + list);
+    }
+  }
+  if (problems.empty()) return ok();
+  std::string msg = "the data inventory does not match the personal data the code stores:";
+  for (const auto& p : problems) msg += "\n  - " + p;
+  return fail(Errc::config, msg);
+}
+
+}  // namespace comptoir::privacy
