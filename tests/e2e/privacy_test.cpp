@@ -39,8 +39,9 @@ std::string utf16(const std::string& s, bool little_endian) {
     else if ((c >> 5) == 6) { cp = c & 0x1f; extra = 1; }
     else if ((c >> 4) == 14) { cp = c & 0x0f; extra = 2; }
     else { cp = c & 0x07; extra = 3; }
-    for (int k = 1; k <= extra && i + static_cast<std::size_t>(k) < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
-    i += 1 + static_cast<std::size_t>(extra);
+    const auto n = static_cast<std::size_t>(extra);
+    for (std::size_t k = 1; k <= n && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3fu);
+    i += 1 + n;
     if (cp >= 0x10000) {
       cp -= 0x10000;
       put(static_cast<std::uint16_t>(0xd800 + (cp >> 10)));
@@ -101,7 +102,9 @@ TEST(PrivacyNotice, ServedInEveryLanguageWithItsVersion) {
     const std::string etag = r->get_header_value("ETag");
     EXPECT_TRUE(std::regex_match(etag, std::regex("\"[0-9a-f]{64}\""))) << etag;
     EXPECT_NE(r->body.find(etag.substr(1, 16)), std::string::npos) << "the page shows its version";
-    if (etags.contains(lang)) EXPECT_EQ(etags[lang], etag);
+    if (etags.contains(lang)) {
+      EXPECT_EQ(etags[lang], etag);
+    }
     etags[lang] = etag;
     // Generated from the inventory: the categories, the legal bases, the right to complain.
     EXPECT_NE(r->body.find("id=\"delivery_details\""), std::string::npos);

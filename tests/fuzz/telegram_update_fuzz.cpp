@@ -22,7 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (!ok) std::abort();
     }
     if (u->kind != "callback_query" && (!u->callback_id.empty() || !u->callback_data.empty())) std::abort();
+    if (!u->profile_name.empty()) std::abort();  // never read unless the inventory declares it
   }
+  auto named = parse_update(body, {.read_profile_name = true});
+  if (named.has_value() != u.has_value()) std::abort();
+  if (named && (named->chat_id != u->chat_id || named->text != u->text)) std::abort();
   for (int status : {0, 200, 400, 429, 502}) {
     const auto o = classify_response(status, body);
     if (status == 0 && o.kind != SendOutcome::Kind::retry) std::abort();

@@ -17,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     if (hook->skipped < 0) std::abort();
     for (const auto& m : hook->messages) {
+      if (!m.profile_name.empty()) std::abort();  // never read unless the inventory declares it
       if (m.id.empty() || m.id.size() > 256 || m.from.empty() || m.from.size() > 64 || m.type.empty()) std::abort();
       for (const auto& item : m.order) {
         if (item.sku.empty() || item.sku.size() > 64 || item.quantity < 1 || item.quantity > 1000) std::abort();
@@ -28,6 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (s.status != "sent" && s.status != "delivered" && s.status != "read" && s.status != "failed") std::abort();
     }
   }
+  // With the profile name declared collected, the same bytes give the same messages, plus names.
+  auto named = parse_webhook(body, {.read_profile_name = true});
+  if (named.has_value() != hook.has_value()) std::abort();
+  if (named && named->messages.size() != hook->messages.size()) std::abort();
   for (int status : {0, 200, 400, 429, 500}) {
     const auto o = classify_response(status, body);
     if (status >= 200 && status < 300 && o.kind != SendOutcome::Kind::sent) std::abort();
