@@ -90,7 +90,9 @@ TEST(RegistrySchema, SealedFieldsAreBlobs) {
     return 0;
   });
   for (const auto& f : privacy::registered_fields()) {
-    if (f.protection == privacy::Protection::sealed) EXPECT_TRUE(blobs.contains(std::string(f.name))) << f.name;
+    if (f.protection == privacy::Protection::sealed) {
+      EXPECT_TRUE(blobs.contains(std::string(f.name))) << f.name;
+    }
   }
 }
 

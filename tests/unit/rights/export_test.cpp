@@ -116,7 +116,9 @@ TEST_F(ExportTest, EveryFieldWithDataAppearsWithItsCategory) {
   EXPECT_TRUE(not_collected.contains("chat_transcript"));
   // Platform message ids are not linked to anyone.
   for (const auto& c : doc["categories"]) {
-    if (c["id"] == "inbound_message_ids") EXPECT_TRUE(c.contains("note"));
+    if (c["id"] == "inbound_message_ids") {
+      EXPECT_TRUE(c.contains("note"));
+    }
   }
 }
 
