@@ -517,6 +517,42 @@ std::int64_t Duration::after(std::int64_t from_unix) const {
          static_cast<std::int64_t>(minutes) * 60;
 }
 
+std::optional<std::int64_t> retention_end(const Retention& r, const RetentionEvents& e, std::string_view fiscal_year_end) {
+  std::optional<std::int64_t> start;
+  switch (r.from) {
+    case RetentionStart::collection: start = e.collection; break;
+    case RetentionStart::last_activity: start = e.last_activity; break;
+    case RetentionStart::order_completion: start = e.order_completion; break;
+    case RetentionStart::consent_withdrawal: start = e.consent_withdrawal; break;
+    case RetentionStart::end_of_fiscal_year_of_order: {
+      if (!e.order_placed) break;
+      int month = 12, day = 31;
+      if (fiscal_year_end.size() == 5) {
+        std::from_chars(fiscal_year_end.data(), fiscal_year_end.data() + 2, month);
+        std::from_chars(fiscal_year_end.data() + 3, fiscal_year_end.data() + 5, day);
+      }
+      const std::time_t placed = static_cast<std::time_t>(*e.order_placed);
+      std::tm tm{};
+      gmtime_r(&placed, &tm);
+      // The first end of a fiscal year (the end of day MM-DD, UTC) at or after the order.
+      for (int year = tm.tm_year; year <= tm.tm_year + 1; ++year) {
+        std::tm end{};
+        end.tm_year = year;
+        end.tm_mon = month - 1;
+        end.tm_mday = day + 1;  // 00:00 of the next day; timegm normalizes month ends
+        const std::int64_t t = static_cast<std::int64_t>(timegm(&end));
+        if (t > *e.order_placed) {
+          start = t;
+          break;
+        }
+      }
+      break;
+    }
+  }
+  if (!start) return std::nullopt;
+  return r.duration.after(*start);
+}
+
 const Category* Inventory::category(std::string_view id) const {
   for (const auto& c : categories) {
     if (c.id == id) return &c;

@@ -66,6 +66,15 @@ struct Retention {
   RetentionStart from = RetentionStart::collection;
 };
 
+// When the events that start retention periods happened for one record (unix seconds).
+struct RetentionEvents {
+  std::optional<std::int64_t> collection, last_activity, order_placed, order_completion, consent_withdrawal;
+};
+// The end of `r` for a record; nullopt while its starting event has not happened (an open order
+// is not yet "completed"). `fiscal_year_end` is "MM-DD": the fiscal year of an order placed on
+// 2026-03-05 with "12-31" ends at 2027-01-01T00:00:00Z.
+std::optional<std::int64_t> retention_end(const Retention& r, const RetentionEvents& events, std::string_view fiscal_year_end);
+
 enum class ErasureOutcome {
   erase,            // deleted (or made unreadable by shredding the customer's key)
   keep_restricted,  // detached from the customer's identity, kept restricted until `until` ends

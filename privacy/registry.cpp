@@ -42,6 +42,7 @@ constexpr RegisteredField kFields[] = {
     {"orders.vat_total", P::database, false, "VAT total"},
     {"orders.created_at", P::database, false, "when the order was placed"},
     {"orders.updated_at", P::database, false, "when its status last changed"},
+    {"orders.restricted_until", P::database, false, "end of the restriction of an order kept after an erasure"},
     {"order_lines.line_no", P::database, false, "line number"},
     {"order_lines.sku", P::database, false, "product"},
     {"order_lines.name", P::database, false, "product name at the time"},
@@ -129,9 +130,9 @@ constexpr RegisteredTable kTables[] = {
     {"customers", "id = ?1", "id"},
     {"conversations", "customer_id = ?1", "customer_id"},
     {"cart_items", "customer_id = ?1", "added_at, sku"},
-    {"orders", "customer_id = ?1", "id"},
-    {"order_lines", "order_id IN (SELECT id FROM orders WHERE customer_id = ?1)", "order_id, line_no"},
-    {"order_vat", "order_id IN (SELECT id FROM orders WHERE customer_id = ?1)", "order_id, vat_rate"},
+    {"orders", "customer_id = ?1", "id", true, "customer_id"},
+    {"order_lines", "order_id IN (SELECT id FROM orders WHERE customer_id = ?1)", "order_id, line_no", true},
+    {"order_vat", "order_id IN (SELECT id FROM orders WHERE customer_id = ?1)", "order_id, vat_rate", true},
     {"outbox", "customer_id = ?1", "id"},
     {"chat_messages", "customer_id = ?1", "id"},
     {"inbound_messages", "", "received_at"},
@@ -200,6 +201,31 @@ Status check_inventory(const Inventory& inventory) {
       std::string list;
       for (const auto& o : owners) list += (list.empty() ? "" : ", ") + o;
       problems.push_back("the field \"" + std::string(r.name) + "\" is declared in several categories: " + list);
+    }
+  }
+  // Erasure must be possible as declared: only rows that can be detached may be kept, and a kept
+  // row can only lose fields that may be empty (its sealed ones).
+  for (const auto& r : kFields) {
+    const Category* c = inventory.category_of_field(r.name);
+    if (c == nullptr) continue;
+    const RegisteredTable* t = registered_table(table_of(r.name));
+    if (t == nullptr) continue;
+    if (c->erasure.outcome == ErasureOutcome::keep_restricted && !t->retainable) {
+      problems.push_back("category " + c->id + " keeps \"" + std::string(r.name) +
+                         "\" after an erasure, but rows of " + std::string(t->name) +
+                         " cannot be kept apart from the customer (only orders, their lines and VAT lines can)");
+    }
+    if (c->erasure.outcome != ErasureOutcome::keep_restricted && t->retainable && r.protection != Protection::sealed) {
+      bool table_keeps = false;
+      for (const auto& other : kFields) {
+        if (table_of(other.name) != table_of(r.name)) continue;
+        const Category* oc = inventory.category_of_field(other.name);
+        table_keeps = table_keeps || (oc != nullptr && oc->erasure.outcome == ErasureOutcome::keep_restricted);
+      }
+      if (table_keeps) {
+        problems.push_back("category " + c->id + " erases \"" + std::string(r.name) + "\", but the rest of its row is kept and " +
+                           "this field cannot be emptied: declare it in the kept category");
+      }
     }
   }
   if (problems.empty()) return ok();

@@ -41,6 +41,11 @@ struct RegisteredTable {
   // linked to any customer (they cannot be found for a person and expire on their own).
   std::string_view of_customer;
   std::string_view order_by;
+  // Rows may be kept after an erasure (categories with the outcome keep_restricted): the table's
+  // own link to the customer is `link_column` (cleared, with restricted_until set), or, when
+  // empty, the rows follow a parent table that is detached.
+  bool retainable = false;
+  std::string_view link_column = {};
 };
 
 // Columns of the schema that hold no personal data (catalog, keys, bookkeeping of the software),

@@ -177,7 +177,7 @@ CREATE UNIQUE INDEX outbox_external ON outbox(channel, external_id) WHERE extern
 -- for 24 hours after it.
 ALTER TABLE customers ADD COLUMN last_inbound_at INTEGER;
 )sql"},
-    {4, "declared-only personal data: messaging profile name, chat transcript", R"sql(
+    {4, "declared-only personal data (profile name, chat transcript); orders kept after an erasure", R"sql(
 -- Stored only when the data inventory declares the category collected (docs/privacy.md);
 -- otherwise the platform's profile name is dropped on arrival and texts are never kept.
 ALTER TABLE customers ADD COLUMN profile_name_sealed BLOB;
@@ -191,6 +191,10 @@ CREATE TABLE chat_transcript (
 );
 CREATE INDEX chat_transcript_customer ON chat_transcript(customer_id, id);
 CREATE INDEX chat_transcript_created ON chat_transcript(created_at);
+
+-- An order whose customer asked for erasure but which the law requires to keep (the books): it is
+-- detached (customer_id NULL, delivery details gone) and restricted until this time.
+ALTER TABLE orders ADD COLUMN restricted_until INTEGER;
 )sql"},
 };
 

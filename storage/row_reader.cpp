@@ -44,4 +44,52 @@ Result<Rows> select_rows(Tx& tx, std::string_view table, const std::vector<std::
   return out;
 }
 
+namespace {
+
+Result<int> change(Tx& tx, const std::string& sql, std::int64_t param, std::string_view what) {
+  sqlite3* db = tx.handle();
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st, nullptr);
+  if (rc != SQLITE_OK) return std::unexpected(sqlite_error(db, rc, what));
+  if (sqlite3_bind_parameter_count(st) >= 1) sqlite3_bind_int64(st, 1, param);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return std::unexpected(sqlite_error(db, rc, what));
+  return sqlite3_changes(db);
+}
+
+}  // namespace
+
+Result<int> delete_rows(Tx& tx, std::string_view table, std::string_view condition, std::int64_t param) {
+  if (table.empty() || condition.empty()) return fail(Errc::internal, "delete_rows: no table or condition");
+  return change(tx, "DELETE FROM " + std::string(table) + " WHERE " + std::string(condition), param,
+                "delete rows of " + std::string(table));
+}
+
+Status detach_rows(Tx& tx, std::string_view table, std::string_view link_column, const std::vector<DetachedRow>& rows) {
+  const std::string sql =
+      "UPDATE " + std::string(table) + " SET " + std::string(link_column) + " = NULL, restricted_until = ?2 WHERE id = ?1";
+  sqlite3* db = tx.handle();
+  for (const auto& r : rows) {
+    sqlite3_stmt* st = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st, nullptr);
+    if (rc != SQLITE_OK) return std::unexpected(sqlite_error(db, rc, "detach rows of " + std::string(table)));
+    sqlite3_bind_int64(st, 1, r.id);
+    sqlite3_bind_int64(st, 2, r.restricted_until);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return std::unexpected(sqlite_error(db, rc, "detach rows of " + std::string(table)));
+  }
+  return ok();
+}
+
+Result<int> set_null(Tx& tx, std::string_view table, const std::vector<std::string>& columns, std::string_view condition,
+                     std::int64_t param) {
+  if (table.empty() || condition.empty() || columns.empty()) return fail(Errc::internal, "set_null: nothing to change");
+  std::string sql = "UPDATE " + std::string(table) + " SET ";
+  for (std::size_t i = 0; i < columns.size(); ++i) sql += (i ? ", " : "") + columns[i] + " = NULL";
+  sql += " WHERE " + std::string(condition);
+  return change(tx, sql, param, "clear fields of " + std::string(table));
+}
+
 }  // namespace comptoir::storage

@@ -25,4 +25,17 @@ struct Rows {
 Result<Rows> select_rows(Tx& tx, std::string_view table, const std::vector<std::string>& expressions,
                          std::string_view condition, std::int64_t param, std::string_view order_by);
 
+// DELETE FROM table WHERE condition (?1 = `param`); returns the number of rows deleted.
+Result<int> delete_rows(Tx& tx, std::string_view table, std::string_view condition, std::int64_t param);
+// UPDATE table SET column = NULL, … WHERE condition; returns the number of rows changed.
+Result<int> set_null(Tx& tx, std::string_view table, const std::vector<std::string>& columns, std::string_view condition,
+                     std::int64_t param);
+
+// Rows kept after an erasure: `link_column` set to NULL and restricted_until set, by id.
+struct DetachedRow {
+  std::int64_t id = 0;
+  std::int64_t restricted_until = 0;
+};
+Status detach_rows(Tx& tx, std::string_view table, std::string_view link_column, const std::vector<DetachedRow>& rows);
+
 }  // namespace comptoir::storage
