@@ -201,18 +201,16 @@ Result<std::optional<RotationEvent>> recover_rotation(const DataDirPaths& paths,
     return fail(Errc::corrupt, "an interrupted master key rotation cannot be finished: " + new_meta.error().message);
   }
   RotationEvent event = new_meta ? event_from(*new_meta) : RotationEvent{};
-  if (built) {
-    if (auto st = roll_back(paths); !st) return std::unexpected(st.error());
-    event.outcome = RotationEvent::Outcome::undone;
-  } else {
-    if (auto st = roll_forward(paths, *new_meta); !st) {
-      return fail(st.error().code, "an interrupted master key rotation could not be finished: " + st.error().message);
-    }
-    event.outcome = RotationEvent::Outcome::completed;
-  }
+  event.outcome = built ? RotationEvent::Outcome::undone : RotationEvent::Outcome::completed;
   event.finished_at = now();
   event.finished_by_recovery = true;
+  // Announced before the files change, so that a crash cannot lose it (see rotation.h).
   announce(event, observer);
+  if (built) {
+    if (auto st = roll_back(paths); !st) return std::unexpected(st.error());
+  } else if (auto st = roll_forward(paths, *new_meta); !st) {
+    return fail(st.error().code, "an interrupted master key rotation could not be finished: " + st.error().message);
+  }
   return std::optional<RotationEvent>(std::move(event));
 }
 
@@ -394,6 +392,10 @@ Result<RekeyResult> rekey_data_dir(const config::Config& cfg, const RekeyOptions
   };
   if (auto st = files::fsync_dir(paths.root); !st) return committed_error(st.error());
   crash_point("committed");
+  // Committed: announced now, before the rest, so that a crash cannot lose the event (recovery
+  // announces it again until data-dir.json.new is installed).
+  event.finished_at = now();
+  announce(event, options.on_rotation);
 
   // 5. The new key file and metadata in place, the old key file shredded.
   if (auto st = roll_forward(paths, new_meta); !st) return committed_error(st.error());
@@ -409,8 +411,6 @@ Result<RekeyResult> rekey_data_dir(const config::Config& cfg, const RekeyOptions
     if (!(*db)->ping()) return fail(Errc::internal, "the rotated database does not answer");
   }
 
-  event.finished_at = now();
-  announce(event, options.on_rotation);
   RekeyResult result;
   result.kind = RekeyResult::Kind::rotated;
   result.event = std::move(event);

@@ -19,7 +19,7 @@ struct RotationEvent {
   Outcome outcome = Outcome::completed;
   std::string rotation_id;      // "rot_" + 16 hex digits, also recorded in data-dir.json
   std::int64_t started_at = 0;  // unix seconds
-  std::int64_t finished_at = 0;
+  std::int64_t finished_at = 0;  // when the outcome was decided (commit, or undo)
   std::string from_source;      // "key_file" | "passphrase"
   std::string to_source;        // "key_file" | "passphrase"
   std::int64_t subject_keys_rewrapped = 0;
@@ -31,6 +31,10 @@ struct RotationEvent {
 
 // Receives every rotation event. The audit log will register one; until then the events are
 // written to the log as "rekey.completed" / "rekey.undone".
+// Delivery is at least once: an event is announced as soon as the outcome is decided (right
+// after the commit, or before an undo), before the remaining files are moved, so a crash can
+// repeat it (with finished_by_recovery set) but not lose it; deduplicate by rotation_id. The
+// durable record of the last completed rotation is data-dir.json's "last_rotation" (same id).
 using RotationObserver = std::function<void(const RotationEvent&)>;
 
 std::string_view to_string(RotationEvent::Outcome outcome);
