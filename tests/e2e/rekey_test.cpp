@@ -367,6 +367,10 @@ struct CrashCase {
   std::string recover_with;  // "token" | "rekey" | "serve"
 };
 
+void PrintTo(const CrashCase& c, std::ostream* os) {
+  *os << (c.passphrase ? "passphrase" : "key file") << ", crash after " << c.step << ", recovered by " << c.recover_with;
+}
+
 std::string case_name(const ::testing::TestParamInfo<CrashCase>& info) {
   return std::string(info.param.passphrase ? "Passphrase_" : "KeyFile_") + std::string(info.param.step) + "_" +
          info.param.recover_with;
