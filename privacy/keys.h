@@ -1,11 +1,17 @@
 // The key hierarchy. A 32-byte master key (random, kept in a 0600 key file; or stretched from a
 // passphrase with Argon2id) yields every working key through crypto_kdf_derive_from_key with the
 // context "comptoir" and a fixed id per purpose. Derived keys live in SecretBytes.
+// After a rotation of the master key (`comptoir rekey`), the keys of the "carried" purposes keep
+// their earlier values: they are stored sealed under the new master (SealedKeys, kept in the
+// data dir's metadata) instead of being derived from it. See docs/security.md.
 // A KeyRing is immutable after construction; share it freely between threads.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "src/common/error.h"
@@ -24,12 +30,42 @@ enum class KeyPurpose : std::uint64_t {
   api_tokens = 5,    // keyed hash of admin API tokens
   key_check = 6,     // a check value telling "wrong key" from "damaged data"
   webchat_sessions = 7,  // MAC of stateless web chat session tokens
+  carried_keys = 8,  // seals the carried keys (below) in the data dir's metadata after a rotation
 };
+
+// Purposes whose keys keep their value when the master key is rotated, because what they
+// protect is bound to something outside the data dir or cannot be recomputed: blind-index hashes
+// of addresses that are not kept in the clear, the auditor's public key, hashes of admin tokens
+// that are not stored, web chat session tokens held by browsers. The other purposes (database,
+// key_wrapping, key_check) are always derived from the current master.
+inline constexpr std::array<KeyPurpose, 4> kCarriedPurposes = {
+    KeyPurpose::blind_index, KeyPurpose::audit_signing, KeyPurpose::api_tokens, KeyPurpose::webchat_sessions};
+
+// Stable lower-case name of a purpose ("database", "blind_index", …), used in stored data.
+std::string_view purpose_name(KeyPurpose purpose);
+
+// Carried keys sealed under a master key: purpose name -> envelope
+// (0x01 | nonce (24) | ciphertext (32) | tag (16), XChaCha20-Poly1305 under the master's
+// carried_keys sub-key, associated data naming the purpose). Not secret without the master.
+using SealedKeys = std::map<std::string, std::vector<std::uint8_t>>;
+
+// Hex check value of a master key (see KeyRing::check_value).
+std::string key_check_value(const SecretBytes& master);
 
 class KeyRing {
  public:
-  // `master` must be kKeyBytes long.
+  // Every key derived from `master`, which must be kKeyBytes long (Errc::wrong_key otherwise).
   static Result<KeyRing> from_master(const SecretBytes& master);
+  // The carried purposes' keys opened from `carried` with `master`; the others derived. An empty
+  // `carried` is the same as from_master(master). Errc::corrupt when a carried key is missing,
+  // unknown or does not open (tampered metadata, or a master that is not the one they were
+  // sealed for: check the check value first).
+  static Result<KeyRing> from_master(const SecretBytes& master, const SealedKeys& carried);
+
+  // The ring of `new_master` that keeps this ring's carried keys, and those keys sealed under
+  // `new_master` for the metadata. database, key_wrapping and the check value change.
+  struct Rotation;
+  Result<Rotation> rotate_to(const SecretBytes& new_master) const;
 
   const SecretBytes& database() const { return database_; }
   const SecretBytes& blind_index() const { return blind_index_; }
@@ -43,8 +79,15 @@ class KeyRing {
 
  private:
   KeyRing() = default;
+  SecretBytes& slot(KeyPurpose purpose);
+  const SecretBytes& slot(KeyPurpose purpose) const;
   SecretBytes database_, blind_index_, key_wrapping_, audit_seed_, api_tokens_, webchat_sessions_;
   std::string check_value_;
+};
+
+struct KeyRing::Rotation {
+  KeyRing ring;
+  SealedKeys sealed;
 };
 
 SecretBytes derive_subkey(const SecretBytes& master, KeyPurpose purpose);

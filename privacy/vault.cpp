@@ -165,6 +165,23 @@ Result<std::string> Vault::open(const std::string& subject_id, const FieldPlace&
   return out;
 }
 
+Result<std::int64_t> rewrap_subject_keys(storage::Tx& tx, storage::SubjectKeyStore& store, const SecretBytes& from,
+                                         const SecretBytes& to) {
+  ensure_sodium();
+  if (from.size() != 32 || to.size() != 32) return fail(Errc::internal, "key-wrapping keys must be 32 bytes");
+  return store.rewrap_all(tx, [&](const storage::WrappedSubjectKey& row) -> Result<std::vector<std::uint8_t>> {
+    const auto ad = key_associated_data(row.subject_id);
+    if (row.wrapped_key.size() != Vault::kOverhead + 32) {
+      return fail(Errc::corrupt, "the stored key of " + row.subject_id + " has the wrong size");
+    }
+    SecretBytes data_key(32);
+    if (!open_with(from.data(), ad, row.wrapped_key, data_key.data())) {
+      return fail(Errc::corrupt, "the stored key of " + row.subject_id + " does not open with the current key-wrapping key");
+    }
+    return seal_with(to.data(), ad, data_key.span());
+  });
+}
+
 Result<bool> Vault::shred(storage::Tx& tx, const std::string& subject_id) {
   return store_.shred(tx, subject_id, unix_seconds(clock_.now()));
 }

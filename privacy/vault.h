@@ -64,6 +64,14 @@ class Vault {
   const Clock& clock_;
 };
 
+// Rewraps every stored subject key from the key-wrapping key `from` to `to`, inside `tx`: each
+// data key is opened with `from` (Errc::corrupt naming the pseudonymous subject id when one does
+// not open) and sealed again under `to` with a fresh nonce and the same associated data. The data
+// keys themselves, and so every sealed field, stay as they are. Returns how many were rewrapped.
+// Used by the master key rotation (`comptoir rekey`).
+Result<std::int64_t> rewrap_subject_keys(storage::Tx& tx, storage::SubjectKeyStore& store, const SecretBytes& from,
+                                         const SecretBytes& to);
+
 // Associated data binding a value to its place; exposed for tests and re-implementers.
 std::vector<std::uint8_t> field_associated_data(std::string_view subject_id, const FieldPlace& place);
 

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "src/common/encoding.h"
 #include "src/common/log.h"
@@ -49,9 +51,9 @@ int major_version(const std::string& v) {
 // Applies the key and the cipher settings. The settings are set explicitly so that a database
 // made by SQLCipher 3.4 (Debian 12) opens unchanged under SQLCipher 4.x: SQLCipher 3 defaults
 // (HMAC-SHA1 page MAC, PBKDF2 settings unused with a raw key) with a 4096-byte page.
-Status apply_key(sqlite3* db, const SecretBytes& key) {
-  if (key.size() != 32) return fail(Errc::internal, "database key must be 32 bytes");
-  // Raw key syntax: x'<64 hex digits>' — SQLCipher uses it as the AES key, skipping its KDF.
+// Raw key syntax: x'<64 hex digits>' (67 bytes, NUL-terminated) — SQLCipher uses it as the AES
+// key, skipping its KDF.
+SecretBytes raw_key_literal(const SecretBytes& key) {
   SecretBytes raw(3 + 64 + 1);
   static constexpr char kDigits[] = "0123456789abcdef";
   raw.data()[0] = 'x';
@@ -62,15 +64,51 @@ Status apply_key(sqlite3* db, const SecretBytes& key) {
   }
   raw.data()[66] = '\'';
   raw.data()[67] = 0;
-  const int rc = sqlite3_key_v2(db, "main", raw.data(), 67);
-  if (rc != SQLITE_OK) return std::unexpected(sqlite_error(db, rc, "set key"));
+  return raw;
+}
+
+Result<bool> is_sqlcipher4(sqlite3* db) {
   auto version = single_text(db, "PRAGMA cipher_version;");
   if (!version) return std::unexpected(version.error());
   if (version->empty()) return fail(Errc::internal, "the linked SQLite library is not SQLCipher");
-  if (major_version(*version) >= 4) {
+  return major_version(*version) >= 4;
+}
+
+Status apply_key(sqlite3* db, const SecretBytes& key) {
+  if (key.size() != 32) return fail(Errc::internal, "database key must be 32 bytes");
+  const SecretBytes raw = raw_key_literal(key);
+  const int rc = sqlite3_key_v2(db, "main", raw.data(), 67);
+  if (rc != SQLITE_OK) return std::unexpected(sqlite_error(db, rc, "set key"));
+  auto v4 = is_sqlcipher4(db);
+  if (!v4) return std::unexpected(v4.error());
+  if (*v4) {
     if (auto st = exec(db, "PRAGMA cipher_compatibility = 3;"); !st) return st;
   }
   return exec(db, "PRAGMA cipher_page_size = " + std::to_string(kPageSize) + ";");
+}
+
+// Creates `file` exclusively with mode 0600 (SQLite would create it 0644 minus the umask, and
+// its -wal and -shm files copy the database file's mode).
+Status create_private_file(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    return fail(err == EEXIST ? Errc::conflict : Errc::io, "cannot create " + file.string() + ": " + std::strerror(err));
+  }
+  const bool chmod_ok = ::fchmod(fd, 0600) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!chmod_ok) return fail(Errc::io, "chmod " + file.string() + ": " + std::strerror(err));
+  return ok();
+}
+
+std::string quoted(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    out += c;
+    if (c == '"') out += '"';
+  }
+  return out + "\"";
 }
 
 }  // namespace
@@ -89,17 +127,8 @@ Result<std::unique_ptr<Database>> Database::open(const fs::path& file, const Sec
   }
 
   if (options.create) {
-    // Create the file ourselves with exact owner-only permissions: SQLite would create it 0644
-    // minus the umask, and its -wal and -shm files copy the database file's mode.
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-      const int err = errno;
-      return fail(err == EEXIST ? Errc::conflict : Errc::io, "cannot create " + file.string() + ": " + std::strerror(err));
-    }
-    const bool chmod_ok = ::fchmod(fd, 0600) == 0;
-    const int err = errno;
-    ::close(fd);
-    if (!chmod_ok) return fail(Errc::io, "chmod " + file.string() + ": " + std::strerror(err));
+    // Create the file ourselves with exact owner-only permissions.
+    if (auto st = create_private_file(file); !st) return std::unexpected(st.error());
   }
 
   sqlite3* raw_db = nullptr;
@@ -177,6 +206,113 @@ Status Database::transaction(const std::function<Status(sqlite3*)>& fn) {
   }
   if (auto st = exec(db_, "COMMIT;"); !st) {
     exec(db_, "ROLLBACK;");
+    return st;
+  }
+  return ok();
+}
+
+Status Database::export_copy(const fs::path& target, const SecretBytes& key) {
+  if (key.size() != 32) return fail(Errc::internal, "database key must be 32 bytes");
+  std::lock_guard lock(mutex_);
+  if (db_ == nullptr) return fail(Errc::unavailable, "database is closed");
+  if (auto st = create_private_file(target); !st) return st;
+  auto remove_target = [&] {
+    std::error_code ec;
+    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) fs::remove(target.string() + suffix, ec);
+  };
+  auto previous_page_size = single_int(db_, "PRAGMA cipher_default_page_size;");
+  if (!previous_page_size) {
+    remove_target();
+    return std::unexpected(previous_page_size.error());
+  }
+  // The attached copy takes SQLCipher's default cipher settings: make them ours for the attach.
+  auto v4 = is_sqlcipher4(db_);
+  Status st = v4 ? ok() : Status(std::unexpected(v4.error()));
+  if (st && *v4) st = exec(db_, "PRAGMA cipher_default_compatibility = 3;");
+  if (st) st = exec(db_, "PRAGMA cipher_default_page_size = " + std::to_string(kPageSize) + ";");
+  bool attached = false;
+  if (st) {
+    const SecretBytes raw = raw_key_literal(key);
+    sqlite3_stmt* attach = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "ATTACH DATABASE ?1 AS comptoir_export KEY ?2;", -1, &attach, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(attach, 1, target.c_str(), -1, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(attach, 2, reinterpret_cast<const char*>(raw.data()), 67, SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_step(attach) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db_);
+    if (rc != SQLITE_OK) st = std::unexpected(sqlite_error(db_, rc, "attach the copy"));
+    sqlite3_finalize(attach);  // before `raw` is freed: the statement bound it without copying
+    attached = static_cast<bool>(st);
+  }
+  auto copy = [&]() -> Status {
+    if (auto s = exec(db_, "PRAGMA comptoir_export.synchronous = FULL;"); !s) return s;
+    if (auto s = exec(db_, "BEGIN IMMEDIATE;"); !s) return s;
+    auto body = [&]() -> Status {
+      if (auto s = exec(db_, "SELECT sqlcipher_export('comptoir_export');"); !s) return s;
+      // sqlcipher_export copies neither of these header fields.
+      auto user_version = single_int(db_, "PRAGMA main.user_version;");
+      if (!user_version) return std::unexpected(user_version.error());
+      auto app_id = single_int(db_, "PRAGMA main.application_id;");
+      if (!app_id) return std::unexpected(app_id.error());
+      if (auto s = exec(db_, "PRAGMA comptoir_export.user_version = " + std::to_string(*user_version) +
+                                 "; PRAGMA comptoir_export.application_id = " + std::to_string(*app_id) + ";");
+          !s) {
+        return s;
+      }
+      // The copy must hold exactly the same schema and rows.
+      auto differ = [&](const std::string& a, const std::string& b) -> Result<bool> {
+        auto n = single_int(db_, "SELECT (SELECT count(*) FROM (" + a + ")) - (SELECT count(*) FROM (" + b + "));");
+        if (!n) return std::unexpected(n.error());
+        if (*n != 0) return true;
+        auto extra = single_int(db_, "SELECT count(*) FROM (" + a + " EXCEPT " + b + ");");
+        if (!extra) return std::unexpected(extra.error());
+        if (*extra != 0) return true;
+        auto missing = single_int(db_, "SELECT count(*) FROM (" + b + " EXCEPT " + a + ");");
+        if (!missing) return std::unexpected(missing.error());
+        return *missing != 0;
+      };
+      auto schema_differs = differ("SELECT type, name, tbl_name, sql FROM main.sqlite_master",
+                                   "SELECT type, name, tbl_name, sql FROM comptoir_export.sqlite_master");
+      if (!schema_differs) return std::unexpected(schema_differs.error());
+      if (*schema_differs) return fail(Errc::internal, "the exported copy's schema differs from the database's");
+      std::vector<std::string> tables;
+      {
+        Stmt t(db_, "SELECT name FROM main.sqlite_master WHERE type = 'table' ORDER BY name");
+        for (;;) {
+          auto row = t.step();
+          if (!row) return std::unexpected(row.error());
+          if (!*row) break;
+          tables.push_back(t.text(0));
+        }
+      }
+      for (const auto& table : tables) {
+        auto d = differ("SELECT * FROM main." + quoted(table), "SELECT * FROM comptoir_export." + quoted(table));
+        if (!d) return std::unexpected(d.error());
+        if (*d) return fail(Errc::internal, "the exported copy of table " + table + " differs from the database's");
+      }
+      return ok();
+    }();
+    if (!body) {
+      exec(db_, "ROLLBACK;");
+      return body;
+    }
+    if (auto s = exec(db_, "COMMIT;"); !s) {
+      exec(db_, "ROLLBACK;");
+      return s;
+    }
+    return ok();
+  };
+  if (st) st = copy();
+  if (attached) {
+    if (auto s = exec(db_, "DETACH DATABASE comptoir_export;"); !s && st) st = s;
+  }
+  // Restore the defaults for later attaches (SQLCipher keeps them per process).
+  exec(db_, "PRAGMA cipher_default_page_size = " + std::to_string(*previous_page_size) + ";");
+  if (st) {
+    const int fd = ::open(target.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) st = fail(Errc::io, "fsync " + target.string() + ": " + std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+  }
+  if (!st) {
+    remove_target();
     return st;
   }
   return ok();

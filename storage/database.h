@@ -75,6 +75,14 @@ class Database {
   // Exclusive use of the connection without a transaction (consistent single statements).
   Status read(const std::function<Status(Tx&)>& fn);
 
+  // Writes a consistent copy of the whole database to the new file `target` (mode 0600; it must
+  // not exist: Errc::conflict), encrypted with `key` (32 bytes) and the same cipher settings:
+  // the same schema, rows, user_version and application_id. Built with SQLCipher's
+  // sqlcipher_export inside one transaction, then checked table by table (same row count, no
+  // row of one missing from the other) and fsynced. Open it with Database::open(target, key).
+  // On failure nothing is left at `target`. Used by the master key rotation (`comptoir rekey`).
+  Status export_copy(const std::filesystem::path& target, const SecretBytes& key);
+
   // True when a trivial query succeeds (readiness probe).
   bool ping();
 

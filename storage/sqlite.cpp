@@ -92,6 +92,11 @@ Status Stmt::run() {
   }
 }
 
+void Stmt::reset() {
+  if (stmt_) sqlite3_reset(stmt_);
+  bind_rc_ = SQLITE_OK;
+}
+
 std::int64_t Stmt::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
 
 std::string Stmt::text(int col) const {

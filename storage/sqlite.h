@@ -39,6 +39,8 @@ class Stmt {
   Result<bool> step();
   // Runs to completion, ignoring rows.
   Status run();
+  // Makes the statement ready to run again (bindings are kept until re-bound).
+  void reset();
 
   std::int64_t int64(int col) const;
   std::string text(int col) const;

@@ -95,4 +95,43 @@ Result<std::int64_t> SubjectKeyStore::count() {
   return n;
 }
 
+Result<std::int64_t> SubjectKeyStore::rewrap_all(Tx& tx, const Rewrap& rewrap) {
+  constexpr std::int64_t kPage = 500;
+  std::int64_t done = 0;
+  std::string after;
+  for (;;) {
+    // Read a page, then update it: no row is changed while a statement is reading the table.
+    std::vector<WrappedSubjectKey> page;
+    {
+      Stmt s(tx.handle(),
+             "SELECT subject_id, wrapped_key, wrap_version, created_at FROM subject_keys"
+             " WHERE subject_id > ? ORDER BY subject_id LIMIT ?");
+      s.bind(1, after).bind(2, kPage);
+      for (;;) {
+        auto row = s.step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        WrappedSubjectKey k;
+        k.subject_id = s.text(0);
+        k.wrapped_key = s.blob(1);
+        k.wrap_version = static_cast<int>(s.int64(2));
+        k.created_at = s.int64(3);
+        page.push_back(std::move(k));
+      }
+    }
+    if (page.empty()) return done;
+    Stmt u(tx.handle(), "UPDATE subject_keys SET wrapped_key = ? WHERE subject_id = ?");
+    for (const auto& k : page) {
+      auto wrapped = rewrap(k);
+      if (!wrapped) return std::unexpected(wrapped.error());
+      u.reset();
+      u.bind_blob(1, *wrapped).bind(2, k.subject_id);
+      if (auto st = u.run(); !st) return std::unexpected(st.error());
+      if (sqlite3_changes(tx.handle()) != 1) return fail(Errc::internal, "subject key vanished while rewrapping");
+      ++done;
+    }
+    after = page.back().subject_id;
+  }
+}
+
 }  // namespace comptoir::storage

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,11 @@ class SubjectKeyStore {
   Result<bool> is_shredded(const std::string& subject_id);
   Result<bool> is_shredded(Tx& tx, const std::string& subject_id);
   Result<std::int64_t> count();
+  // Replaces every wrapped key by `rewrap(row)` (used when the key-wrapping key changes), in
+  // pages of a bounded size, inside the caller's transaction; the first error stops it and is
+  // returned. Returns the number of keys replaced.
+  using Rewrap = std::function<Result<std::vector<std::uint8_t>>(const WrappedSubjectKey&)>;
+  Result<std::int64_t> rewrap_all(Tx& tx, const Rewrap& rewrap);
   Database& database() { return db_; }
 
  private:

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "src/app/data_dir.h"
+#include "src/app/rekey.h"
 #include "src/app/serve.h"
 #include "src/app/shop_setup.h"
 #include "src/common/env.h"
@@ -261,6 +262,60 @@ int cmd_telegram_set_webhook(const std::string& config_path, const std::string& 
   return kExitFailure;
 }
 
+int cmd_rekey(const std::string& config_path, const std::string& new_passphrase_env, bool new_key_file,
+              const std::string& keep_old_key) {
+  auto cfg = load_config(config_path);
+  if (!cfg) return report(cfg.error());
+  RekeyOptions options;
+  if (!new_passphrase_env.empty()) options.new_passphrase_env = new_passphrase_env;
+  options.new_key_file = new_key_file;
+  if (!keep_old_key.empty()) options.keep_old_key = fs::path(keep_old_key);
+  auto r = rekey_data_dir(*cfg, options);
+  if (!r) return report(r.error());
+  const DataDirPaths paths = DataDirPaths::of(cfg->data_dir);
+  const RotationEvent& e = r->event;
+  switch (r->kind) {
+    case RekeyResult::Kind::undid_interrupted:
+      std::printf("found rotation %s of %s interrupted before it was committed, and undid it:\n"
+                  "  the old master key is still in use; nothing else was done. Run comptoir rekey again to rotate.\n",
+                  e.rotation_id.c_str(), paths.root.c_str());
+      return kExitOk;
+    case RekeyResult::Kind::finished_interrupted:
+      std::printf("found rotation %s of %s interrupted after it was committed, and finished it:\n"
+                  "  the new master key (%s) is in use; nothing else was done.\n",
+                  e.rotation_id.c_str(), paths.root.c_str(), e.to_source == "key_file" ? "key file" : "passphrase");
+      break;
+    case RekeyResult::Kind::rotated:
+      std::printf("rotated the master key of %s (rotation %s)\n", paths.root.c_str(), e.rotation_id.c_str());
+      std::printf("  the database is re-encrypted and %lld subject keys are rewrapped under the new key\n",
+                  static_cast<long long>(e.subject_keys_rewrapped));
+      std::printf("  carried over unchanged: the blind-index, audit-signing, API-token and web-chat-session keys\n");
+      if (e.to_source == "key_file") {
+        std::printf("  new master key: the key file %s; back it up now, separately from the data\n",
+                    paths.key_file.c_str());
+      } else {
+        std::printf("  new master key: the passphrase from %s (Argon2id, key.argon2 = %s); keep it safe\n",
+                    new_passphrase_env.c_str(), std::string(config::to_string(cfg->key.argon2)).c_str());
+      }
+      if (e.from_source == "key_file") {
+        if (e.old_key_file_kept) {
+          std::printf("  old key file: kept at %s (it opens backups made before this rotation)\n", keep_old_key.c_str());
+        } else {
+          std::printf("  old key file: overwritten and removed\n");
+        }
+      }
+      std::printf("  the old master key no longer opens this data dir\n");
+      break;
+  }
+  if (r->config_changes.empty()) {
+    std::printf("  config %s: nothing to change\n", config_path.c_str());
+  } else {
+    std::printf("  config %s: change it before the next start:\n", config_path.c_str());
+    for (const auto& c : r->config_changes) std::printf("    - %s\n", c.c_str());
+  }
+  return kExitOk;
+}
+
 int cmd_version() {
   const auto v = storage::library_versions();
   std::printf("comptoir %s\n", COMPTOIR_VERSION);
@@ -319,6 +374,19 @@ int run_cli(int argc, char** argv) {
   add_config(trevoke);
   trevoke->add_option("id", revoke_id, "token id (tok_…)")->required();
 
+  auto* rekey = app.add_subcommand(
+      "rekey", "rotate the master key: a new key file or passphrase, the database re-encrypted, subject keys rewrapped");
+  add_config(rekey);
+  std::string new_passphrase_env, keep_old_key;
+  bool new_key_file = false;
+  auto* new_pass_opt = rekey->add_option("--new-passphrase-env", new_passphrase_env,
+                                         "take the new passphrase from this environment variable");
+  rekey->add_flag("--new-key-file", new_key_file,
+                  "make the new master key a random key file (DATA_DIR/master.key); the default for a key-file data dir")
+      ->excludes(new_pass_opt);
+  rekey->add_option("--keep-old-key", keep_old_key,
+                    "keep a copy of the old key file at this path (mode 0600) instead of destroying it");
+
   auto* version = app.add_subcommand("version", "print the version and linked library versions");
 
   auto* telegram = app.add_subcommand("telegram", "Telegram bot set-up");
@@ -351,6 +419,7 @@ int run_cli(int argc, char** argv) {
     if (tcreate->parsed()) return cmd_token_create(config_path, role, label);
     if (tlist->parsed()) return cmd_token_list(config_path, list_json);
     if (trevoke->parsed()) return cmd_token_revoke(config_path, revoke_id);
+    if (rekey->parsed()) return cmd_rekey(config_path, new_passphrase_env, new_key_file, keep_old_key);
     if (version->parsed()) return cmd_version();
     if (set_webhook->parsed()) return cmd_telegram_set_webhook(config_path, webhook_url);
   } catch (const std::exception& e) {

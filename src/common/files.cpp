@@ -110,6 +110,42 @@ Status write_atomic(const fs::path& path, std::string_view data, mode_t mode) {
   return fsync_dir(path.parent_path().empty() ? fs::path(".") : path.parent_path());
 }
 
+Status rename_durably(const fs::path& from, const fs::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return fail(Errc::io, "rename " + from.string() + " to " + to.string() + ": " + errno_text(errno));
+  }
+  return fsync_dir(to.parent_path().empty() ? fs::path(".") : to.parent_path());
+}
+
+Status fsync_file(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(Errc::io, "open " + path.string() + ": " + errno_text(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return fail(Errc::io, "fsync " + path.string() + ": " + errno_text(err));
+  return ok();
+}
+
+Status shred(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return ok();
+    // Cannot overwrite (e.g. mode 0400): still remove it below.
+  } else {
+    struct stat st{};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      const std::string zeros(static_cast<std::size_t>(st.st_size), '\0');
+      (void)write_all(fd, zeros, path);  // fsyncs
+    }
+    ::close(fd);
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return fail(Errc::io, "remove " + path.string() + ": " + errno_text(errno));
+  }
+  return fsync_dir(path.parent_path().empty() ? fs::path(".") : path.parent_path());
+}
+
 Status make_dir(const fs::path& path, mode_t mode) {
   if (::mkdir(path.c_str(), mode) != 0) {
     return fail(errno == EEXIST ? Errc::conflict : Errc::io,

@@ -24,6 +24,13 @@ Status write_new(const fs::path& path, std::string_view data, mode_t mode);
 // Writes to a temporary sibling with `mode`, fsyncs, renames over `path`, fsyncs the directory.
 Status write_atomic(const fs::path& path, std::string_view data, mode_t mode);
 
+// rename(2), then fsyncs the directory of `to` (both paths in the same directory).
+Status rename_durably(const fs::path& from, const fs::path& to);
+// Overwrites the file with zeros (best effort: file systems that copy on write, and SSDs, may
+// keep the old blocks), fsyncs, unlinks it and fsyncs its directory. A missing file is fine.
+Status shred(const fs::path& path);
+Status fsync_file(const fs::path& path);
+
 // Creates one directory with exactly `mode` (umask does not apply). Fails if it exists.
 Status make_dir(const fs::path& path, mode_t mode);
 Status fsync_dir(const fs::path& dir);

@@ -650,6 +650,55 @@ TEST(DataDirPaths, LayoutIsFixed) {
   EXPECT_EQ(p.meta_file, fs::path("/srv/comptoir/data-dir.json"));
   EXPECT_EQ(p.database, fs::path("/srv/comptoir/comptoir.db"));
   EXPECT_EQ(p.lock_file, fs::path("/srv/comptoir/serve.lock"));
+  // Only during (or after an interrupted) master key rotation.
+  EXPECT_EQ(p.new_key_file, fs::path("/srv/comptoir/master.key.new"));
+  EXPECT_EQ(p.new_meta_file, fs::path("/srv/comptoir/data-dir.json.new"));
+  EXPECT_EQ(p.new_database, fs::path("/srv/comptoir/comptoir.db.rekey"));
+}
+
+TEST_F(DataDirTest, CommandsShareTheDataDirLockAndARotationExcludesThem) {
+  const auto cfg = make_config();
+  init_ok(cfg);
+  const auto paths = DataDirPaths::of(root);
+  {
+    auto a = open(cfg);
+    auto b = open(cfg);
+    ASSERT_TRUE(a.has_value() && b.has_value()) << "two commands may have the data dir open at once";
+    auto ex = DataDirLock::exclusive(paths);
+    ASSERT_FALSE(ex.has_value());
+    EXPECT_EQ(ex.error().code, Errc::conflict);
+  }
+  auto ex = DataDirLock::exclusive(paths);
+  ASSERT_TRUE(ex.has_value()) << ex.error().message;
+  const auto before = snapshot(root);
+  auto refused = open(cfg);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, Errc::unavailable);
+  EXPECT_TRUE(same_files(before, snapshot(root)));
+  ASSERT_TRUE(ex->downgrade().has_value());
+  EXPECT_TRUE(open(cfg).has_value()) << "a shared lock admits other commands";
+}
+
+TEST_F(DataDirTest, MalformedCarriedKeysAreCorruptNotAnException) {
+  const auto cfg = make_config();
+  init_ok(cfg);
+  const json good = read_meta();
+  for (const json& carried : {json("text"), json{{"api_tokens", 5}}, json{{"api_tokens", "not hex"}},
+                              json{{"api_tokens", "00"}}}) {
+    SCOPED_TRACE(carried.dump());
+    json m = good;
+    m["comptoir_data_dir"] = 2;
+    m["carried_keys"] = carried;
+    write_meta(m);
+    const auto before = snapshot(root);
+    Result<OpenedDataDir> dd = fail(Errc::internal, "not run");
+    EXPECT_NO_THROW(dd = open(cfg));
+    ASSERT_FALSE(dd.has_value());
+    EXPECT_EQ(dd.error().code, Errc::corrupt) << dd.error().message;
+    EXPECT_TRUE(same_files(before, snapshot(root)));
+  }
+  write_meta(good);
+  EXPECT_TRUE(open(cfg).has_value());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Integration tests of storage::Database on real SQLCipher files in temp dirs: create/reopen,
 // refusal of wrong keys and foreign or damaged files without touching them, migrations, the
-// connection settings really in effect, file privacy, and two connections writing at once.
+// connection settings really in effect, file privacy, two connections writing at once, and the
+// re-encrypted copy made for a master key rotation (export_copy).
 #include "storage/database.h"
 
 #include <gtest/gtest.h>
@@ -680,6 +681,90 @@ TEST_F(DatabaseTest, TwoConnectionsOnOneFileCanBothWrite) {
   auto n = s3.count();
   ASSERT_TRUE(n.has_value());
   EXPECT_EQ(*n, 2 * kEach);
+}
+
+// --- export_copy (master key rotation) ---------------------------------------------------------
+
+TEST_F(DatabaseTest, ExportCopyIsTheSameDatabaseUnderTheNewKey) {
+  make_database_with_data();
+  const fs::path copy = dir / "comptoir.db.rekey";
+  const SecretBytes new_key = SecretBytes::random(32);
+  {
+    auto db = open_db(key, false);
+    ASSERT_NE(db, nullptr);
+    // Uncheckpointed writes in the WAL are part of the copy too.
+    TokenStore tokens(*db);
+    TokenRecord r;
+    r.id = "tok_00000000000000aa";
+    r.hash = std::vector<std::uint8_t>(32, 9);
+    r.role = "operator";
+    r.label = "in the wal";
+    r.created_at = 1700000001;
+    ASSERT_TRUE(tokens.insert(r).has_value());
+    ScopedUmask umask(022);
+    auto st = db->export_copy(copy, new_key);
+    ASSERT_TRUE(st.has_value()) << st.error().message;
+    EXPECT_TRUE(db->ping()) << "the source stays usable";
+  }
+  EXPECT_EQ(mode_of(copy), 0600u);
+  for (const char* suffix : {"-journal", "-wal", "-shm"}) EXPECT_FALSE(fs::exists(copy.string() + suffix)) << suffix;
+  EXPECT_FALSE(read_bytes(copy).starts_with("SQLite format 3"));
+
+  // The old key does not open the copy; the new one does, with the same schema version, the
+  // application id and every row.
+  {
+    auto refused = Database::open(copy, key, {});
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, Errc::wrong_key);
+  }
+  OpenOptions o;
+  o.integrity_check = true;
+  auto c = Database::open(copy, new_key, o);
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ((*c)->schema_version(), (*c)->latest_schema_version());
+  SubjectKeyStore subjects(**c);
+  EXPECT_EQ(subjects.count().value(), 600);
+  TokenStore tokens(**c);
+  auto all = tokens.list();
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), 2u);
+  (*c)->close();
+  RawDb raw;
+  raw_open_keyed(raw, copy, new_key, static_cast<int>(kPage), false);
+  EXPECT_EQ(raw_int(raw.db, "PRAGMA application_id;"), kApplicationId);
+  EXPECT_EQ(raw_text(raw.db, "PRAGMA journal_mode;"), "wal");
+  EXPECT_EQ(raw_int(raw.db, "SELECT count(*) FROM outbox;"), 0);
+  // The partial unique index and the WITHOUT ROWID table came along.
+  EXPECT_EQ(raw_int(raw.db, "SELECT count(*) FROM sqlite_master WHERE name IN ('outbox_external', 'inbound_messages');"), 2);
+}
+
+TEST_F(DatabaseTest, ExportCopyRefusesAnExistingTargetAndLeavesItAlone) {
+  make_database_with_data();
+  const fs::path copy = dir / "comptoir.db.rekey";
+  comptoir::testing::write_text(copy, "someone else's file");
+  auto db = open_db(key, false);
+  ASSERT_NE(db, nullptr);
+  auto st = db->export_copy(copy, SecretBytes::random(32));
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, Errc::conflict);
+  EXPECT_EQ(comptoir::testing::read_text(copy), "someone else's file");
+}
+
+TEST_F(DatabaseTest, ExportCopyFailureLeavesNothingBehind) {
+  make_database_with_data();
+  auto db = open_db(key, false);
+  ASSERT_NE(db, nullptr);
+  // A target in a directory that does not exist cannot be created.
+  auto st = db->export_copy(dir / "missing" / "copy.db", SecretBytes::random(32));
+  ASSERT_FALSE(st.has_value());
+  // A key of the wrong size is refused before anything is created.
+  const fs::path copy = dir / "copy.db";
+  st = db->export_copy(copy, SecretBytes::random(16));
+  ASSERT_FALSE(st.has_value());
+  EXPECT_FALSE(fs::exists(copy));
+  // The connection is unharmed: a later copy works.
+  st = db->export_copy(copy, SecretBytes::random(32));
+  EXPECT_TRUE(st.has_value()) << st.error().message;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// Unit tests of the key hierarchy (privacy/keys.h): sub-key derivation, check values, and
-// Argon2id passphrase stretching with its parameter and strength checks.
+// Unit tests of the key hierarchy (privacy/keys.h): sub-key derivation, check values, carried
+// keys across a master key rotation, and Argon2id passphrase stretching with its parameter and
+// strength checks.
 #include "privacy/keys.h"
 
 #include <gtest/gtest.h>
@@ -241,6 +242,156 @@ TEST(Argon2, PassphraseStrengthNeedsTwelveCharacters) {
   EXPECT_EQ(short_one.error().message.find("elevenchars"), std::string::npos) << "the passphrase leaked";
   EXPECT_TRUE(check_passphrase_strength(pass("twelve chars")).has_value());
   EXPECT_TRUE(check_passphrase_strength(pass("correct horse battery staple")).has_value());
+}
+
+// --- rotation and carried keys -------------------------------------------------------------------
+
+TEST(CarriedKeys, PurposeNamesAreStable) {
+  EXPECT_EQ(purpose_name(KeyPurpose::database), "database");
+  EXPECT_EQ(purpose_name(KeyPurpose::blind_index), "blind_index");
+  EXPECT_EQ(purpose_name(KeyPurpose::key_wrapping), "key_wrapping");
+  EXPECT_EQ(purpose_name(KeyPurpose::audit_signing), "audit_signing");
+  EXPECT_EQ(purpose_name(KeyPurpose::api_tokens), "api_tokens");
+  EXPECT_EQ(purpose_name(KeyPurpose::key_check), "key_check");
+  EXPECT_EQ(purpose_name(KeyPurpose::webchat_sessions), "webchat_sessions");
+  EXPECT_EQ(purpose_name(KeyPurpose::carried_keys), "carried_keys");
+}
+
+TEST(CarriedKeys, CheckValueFunctionMatchesTheRing) {
+  const SecretBytes master = generate_master_key();
+  auto ring = KeyRing::from_master(master);
+  ASSERT_TRUE(ring.has_value());
+  EXPECT_EQ(key_check_value(master), ring->check_value());
+}
+
+TEST(CarriedKeys, RotationRederivesDataAtRestKeysAndCarriesTheOthers) {
+  const SecretBytes old_master = generate_master_key();
+  const SecretBytes new_master = generate_master_key();
+  auto old_ring = KeyRing::from_master(old_master);
+  ASSERT_TRUE(old_ring.has_value());
+  auto rotated = old_ring->rotate_to(new_master);
+  ASSERT_TRUE(rotated.has_value()) << rotated.error().message;
+  const KeyRing& r = rotated->ring;
+  // Re-derived from the new master.
+  EXPECT_EQ(hex(r.database()), hex(derive_subkey(new_master, KeyPurpose::database)));
+  EXPECT_EQ(hex(r.key_wrapping()), hex(derive_subkey(new_master, KeyPurpose::key_wrapping)));
+  EXPECT_EQ(r.check_value(), key_check_value(new_master));
+  EXPECT_NE(hex(r.database()), hex(old_ring->database()));
+  EXPECT_NE(hex(r.key_wrapping()), hex(old_ring->key_wrapping()));
+  EXPECT_NE(r.check_value(), old_ring->check_value());
+  // Carried over unchanged.
+  EXPECT_EQ(hex(r.blind_index()), hex(old_ring->blind_index()));
+  EXPECT_EQ(hex(r.audit_signing_seed()), hex(old_ring->audit_signing_seed()));
+  EXPECT_EQ(hex(r.api_tokens()), hex(old_ring->api_tokens()));
+  EXPECT_EQ(hex(r.webchat_sessions()), hex(old_ring->webchat_sessions()));
+  // Sealed: one envelope per carried purpose, none containing the key itself.
+  ASSERT_EQ(rotated->sealed.size(), kCarriedPurposes.size());
+  for (KeyPurpose p : kCarriedPurposes) {
+    auto it = rotated->sealed.find(std::string(purpose_name(p)));
+    ASSERT_NE(it, rotated->sealed.end()) << purpose_name(p);
+    EXPECT_EQ(it->second.size(), 1u + 24u + 32u + 16u);
+    EXPECT_EQ(hex_encode(it->second).find(hex(derive_subkey(old_master, p))), std::string::npos);
+  }
+}
+
+TEST(CarriedKeys, ReopeningWithTheNewMasterGivesTheSameRing) {
+  const SecretBytes old_master = generate_master_key();
+  const SecretBytes new_master = generate_master_key();
+  auto old_ring = KeyRing::from_master(old_master);
+  auto rotated = old_ring->rotate_to(new_master);
+  ASSERT_TRUE(rotated.has_value());
+  auto reopened = KeyRing::from_master(new_master, rotated->sealed);
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().message;
+  EXPECT_EQ(hex(reopened->database()), hex(rotated->ring.database()));
+  EXPECT_EQ(hex(reopened->key_wrapping()), hex(rotated->ring.key_wrapping()));
+  EXPECT_EQ(hex(reopened->blind_index()), hex(old_ring->blind_index()));
+  EXPECT_EQ(hex(reopened->audit_signing_seed()), hex(old_ring->audit_signing_seed()));
+  EXPECT_EQ(hex(reopened->api_tokens()), hex(old_ring->api_tokens()));
+  EXPECT_EQ(hex(reopened->webchat_sessions()), hex(old_ring->webchat_sessions()));
+  EXPECT_EQ(reopened->check_value(), key_check_value(new_master));
+}
+
+TEST(CarriedKeys, SurviveASecondRotation) {
+  const SecretBytes m1 = generate_master_key(), m2 = generate_master_key(), m3 = generate_master_key();
+  auto r1 = KeyRing::from_master(m1);
+  auto r2 = r1->rotate_to(m2);
+  ASSERT_TRUE(r2.has_value());
+  auto r2_reopened = KeyRing::from_master(m2, r2->sealed);
+  ASSERT_TRUE(r2_reopened.has_value());
+  auto r3 = r2_reopened->rotate_to(m3);
+  ASSERT_TRUE(r3.has_value());
+  auto r3_reopened = KeyRing::from_master(m3, r3->sealed);
+  ASSERT_TRUE(r3_reopened.has_value());
+  EXPECT_EQ(hex(r3_reopened->api_tokens()), hex(r1->api_tokens()));
+  EXPECT_EQ(hex(r3_reopened->blind_index()), hex(r1->blind_index()));
+  EXPECT_EQ(hex(r3_reopened->database()), hex(derive_subkey(m3, KeyPurpose::database)));
+}
+
+TEST(CarriedKeys, DoNotOpenWithAnotherMaster) {
+  const SecretBytes old_master = generate_master_key();
+  const SecretBytes new_master = generate_master_key();
+  auto rotated = KeyRing::from_master(old_master)->rotate_to(new_master);
+  ASSERT_TRUE(rotated.has_value());
+  for (const SecretBytes* m : {&old_master, static_cast<const SecretBytes*>(nullptr)}) {
+    const SecretBytes other = generate_master_key();
+    auto r = KeyRing::from_master(m != nullptr ? *m : other, rotated->sealed);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, Errc::corrupt);
+  }
+}
+
+TEST(CarriedKeys, TamperedSwappedMissingOrUnknownEntriesAreRefused) {
+  const SecretBytes new_master = generate_master_key();
+  auto rotated = KeyRing::from_master(generate_master_key())->rotate_to(new_master);
+  ASSERT_TRUE(rotated.has_value());
+  const SealedKeys good = rotated->sealed;
+  std::vector<SealedKeys> bad;
+  {
+    SealedKeys s = good;
+    s["api_tokens"][30] ^= 1;  // a flipped ciphertext bit
+    bad.push_back(s);
+  }
+  {
+    SealedKeys s = good;
+    std::swap(s["api_tokens"], s["blind_index"]);  // moved to another purpose
+    bad.push_back(s);
+  }
+  {
+    SealedKeys s = good;
+    s.erase("webchat_sessions");
+    bad.push_back(s);
+  }
+  {
+    SealedKeys s = good;
+    s["database"] = good.at("api_tokens");  // a purpose that is never carried
+    bad.push_back(s);
+  }
+  {
+    SealedKeys s = good;
+    s["audit_signing"].resize(20);
+    bad.push_back(s);
+  }
+  {
+    SealedKeys s = good;
+    s["audit_signing"][0] = 2;  // unknown envelope version
+    bad.push_back(s);
+  }
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    SCOPED_TRACE(i);
+    auto r = KeyRing::from_master(new_master, bad[i]);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, Errc::corrupt);
+  }
+  EXPECT_TRUE(KeyRing::from_master(new_master, good).has_value());
+}
+
+TEST(CarriedKeys, EmptySetMeansEverythingDerived) {
+  const SecretBytes master = generate_master_key();
+  auto a = KeyRing::from_master(master, SealedKeys{});
+  auto b = KeyRing::from_master(master);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(hex(a->api_tokens()), hex(b->api_tokens()));
+  EXPECT_EQ(hex(a->blind_index()), hex(b->blind_index()));
 }
 
 }  // namespace

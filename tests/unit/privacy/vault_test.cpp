@@ -314,5 +314,84 @@ TEST_F(VaultTest, WrappedKeyOfTheWrongSizeIsCorrupt) {
   expect_error(vault->open(id, kPlace, env), Errc::corrupt);
 }
 
+// --- rewrapping (master key rotation) -----------------------------------------------------------
+
+Result<std::int64_t> rewrap(storage::Database& db, storage::SubjectKeyStore& store, const SecretBytes& from,
+                            const SecretBytes& to) {
+  Result<std::int64_t> n = std::int64_t{0};
+  auto st = db.write([&](storage::Tx& tx) -> Status {
+    n = rewrap_subject_keys(tx, store, from, to);
+    if (!n) return std::unexpected(n.error());
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return n;
+}
+
+TEST_F(VaultTest, RewrappingMovesEverySubjectKeyToTheNewWrappingKey) {
+  // More subjects than one page of the store's rewrap loop.
+  std::vector<std::string> ids;
+  std::vector<Bytes> envelopes;
+  for (int i = 0; i < 1203; ++i) {
+    ids.push_back(new_subject());
+    envelopes.push_back(seal(ids.back(), kPlace, "field " + std::to_string(i)));
+  }
+  const std::string shredded = new_subject();
+  const Bytes shredded_env = seal(shredded, kPlace, "gone");
+  ASSERT_TRUE(vault->shred(shredded).value());
+  std::vector<Bytes> before;
+  for (const auto& id : ids) before.push_back((*store->find(id))->wrapped_key);
+
+  const SecretBytes new_wrapping = SecretBytes::random(32);
+  auto n = rewrap(*db, *store, wrapping_key, new_wrapping);
+  ASSERT_TRUE(n.has_value()) << n.error().message;
+  EXPECT_EQ(*n, 1203);
+
+  Vault rewrapped(*store, new_wrapping, clock);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto text = rewrapped.open(ids[i], kPlace, envelopes[i]);
+    ASSERT_TRUE(text.has_value()) << i << ": " << text.error().message;
+    EXPECT_EQ(*text, "field " + std::to_string(i));
+    // A fresh envelope (new nonce), not the old bytes.
+    EXPECT_NE((*store->find(ids[i]))->wrapped_key, before[i]);
+  }
+  // The old wrapping key opens none of them any more; the shredded subject stays gone.
+  expect_error(vault->open(ids[0], kPlace, envelopes[0]), Errc::corrupt);
+  expect_error(vault->open(ids.back(), kPlace, envelopes.back()), Errc::corrupt);
+  expect_error(rewrapped.open(shredded, kPlace, shredded_env), Errc::gone);
+}
+
+TEST_F(VaultTest, RewrappingStopsAtAKeyThatDoesNotOpenAndChangesNothing) {
+  const std::string a = new_subject();
+  const std::string b = new_subject();
+  const Bytes env_a = seal(a, kPlace, "a");
+  // b's key wrapped under another key (as after tampering).
+  {
+    SecretBytes stray = SecretBytes::random(32);
+    Vault foreign(*store, stray, clock);
+    ASSERT_TRUE(db->transaction([&](sqlite3* h) -> Status {
+      const std::string sql = "DELETE FROM subject_keys WHERE subject_id = '" + b + "'";
+      return sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr) == 0 ? ok() : fail(Errc::internal, "delete");
+    }).has_value());
+    auto c = foreign.create_subject();
+    ASSERT_TRUE(c.has_value());
+  }
+  const SecretBytes new_wrapping = SecretBytes::random(32);
+  auto n = rewrap(*db, *store, wrapping_key, new_wrapping);
+  ASSERT_FALSE(n.has_value());
+  EXPECT_EQ(n.error().code, Errc::corrupt);
+  EXPECT_NE(n.error().message.find("sub_"), std::string::npos) << "names the pseudonymous subject";
+  // Rolled back: the old wrapping key still opens a's field.
+  auto text = vault->open(a, kPlace, env_a);
+  ASSERT_TRUE(text.has_value()) << text.error().message;
+  EXPECT_EQ(*text, "a");
+}
+
+TEST_F(VaultTest, RewrappingAnEmptyStoreIsZero) {
+  auto n = rewrap(*db, *store, wrapping_key, SecretBytes::random(32));
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 0);
+}
+
 }  // namespace
 }  // namespace comptoir::privacy
