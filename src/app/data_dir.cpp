@@ -25,15 +25,6 @@ namespace {
 constexpr int kFormat = 1;         // written by init
 constexpr int kRotatedFormat = 2;  // may hold carried keys and the last rotation
 
-privacy::Argon2Level level_of(config::Argon2Strength s) {
-  switch (s) {
-    case config::Argon2Strength::interactive: return privacy::Argon2Level::interactive;
-    case config::Argon2Strength::moderate: return privacy::Argon2Level::moderate;
-    case config::Argon2Strength::sensitive: return privacy::Argon2Level::sensitive;
-  }
-  return privacy::Argon2Level::moderate;
-}
-
 // The passphrase from the config: inline/file, or the named environment variable.
 Result<SecretBytes> passphrase_from(const config::Config& cfg) {
   if (cfg.key.passphrase) return SecretBytes::copy_of(cfg.key.passphrase->span());
@@ -61,6 +52,15 @@ bool dir_is_empty(const fs::path& p) {
 std::string wrong_key(const std::string& what) { return "wrong key or not a Comptoir database: " + what; }
 
 }  // namespace
+
+privacy::Argon2Level argon2_level(config::Argon2Strength s) {
+  switch (s) {
+    case config::Argon2Strength::interactive: return privacy::Argon2Level::interactive;
+    case config::Argon2Strength::moderate: return privacy::Argon2Level::moderate;
+    case config::Argon2Strength::sensitive: return privacy::Argon2Level::sensitive;
+  }
+  return privacy::Argon2Level::moderate;
+}
 
 DataDirPaths DataDirPaths::of(const fs::path& root) {
   DataDirPaths p;
@@ -310,7 +310,7 @@ Status init_data_dir(const config::Config& cfg) {
     auto pass = passphrase_from(cfg);
     if (!pass) return cleanup(pass.error());
     if (auto st = privacy::check_passphrase_strength(*pass); !st) return cleanup(st.error());
-    const auto params = privacy::argon2_params(level_of(cfg.key.argon2));
+    const auto params = privacy::argon2_params(argon2_level(cfg.key.argon2));
     auto m = privacy::master_from_passphrase(*pass, params);
     if (!m) return cleanup(m.error());
     master = std::move(*m);

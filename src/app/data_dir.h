@@ -27,6 +27,9 @@ namespace comptoir::app {
 
 namespace fs = std::filesystem;
 
+// The Argon2id cost level named by the config's key.argon2.
+privacy::Argon2Level argon2_level(config::Argon2Strength s);
+
 struct DataDirPaths {
   fs::path root, key_file, meta_file, database, lock_file;
   // Present only during (or after an interrupted) master key rotation:

@@ -117,15 +117,6 @@ void announce(const RotationEvent& event, const RotationObserver& observer) {
   if (observer) observer(event);
 }
 
-privacy::Argon2Level level_of(config::Argon2Strength s) {
-  switch (s) {
-    case config::Argon2Strength::interactive: return privacy::Argon2Level::interactive;
-    case config::Argon2Strength::moderate: return privacy::Argon2Level::moderate;
-    case config::Argon2Strength::sensitive: return privacy::Argon2Level::sensitive;
-  }
-  return privacy::Argon2Level::moderate;
-}
-
 bool valid_env_name(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
   for (char c : name) {
@@ -303,7 +294,7 @@ Result<RekeyResult> rekey_data_dir(const config::Config& cfg, const RekeyOptions
   new_meta.source = event.to_source;
   SecretBytes new_master;
   if (new_passphrase) {
-    new_meta.argon2 = privacy::argon2_params(level_of(cfg.key.argon2));
+    new_meta.argon2 = privacy::argon2_params(argon2_level(cfg.key.argon2));
     auto m = privacy::master_from_passphrase(*new_passphrase, new_meta.argon2);
     if (!m) return std::unexpected(m.error());
     new_master = std::move(*m);
