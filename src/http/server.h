@@ -36,6 +36,7 @@ struct ServerOptions {
 };
 
 class WebchatSessions;
+class PrivacyNotice;
 }  // namespace comptoir::http
 namespace comptoir::channels {
 class ChannelHub;
@@ -52,6 +53,8 @@ struct Services {
   commerce::Shop* shop = nullptr;
   const WebchatSessions* webchat = nullptr;
   channels::ChannelHub* hub = nullptr;  // WhatsApp / Telegram webhooks
+  // GET /privacy; when null, one is made from shop_name, shop_contact and default_language.
+  const PrivacyNotice* privacy_notice = nullptr;
   std::string default_language = "en";
   std::string shop_name;
   std::string shop_contact;

@@ -1,10 +1,12 @@
 // The web chat channel: sessions, messages in, shop news out, and the chat page itself.
 #include <charconv>
+#include <memory>
 
 #include "src/assets/assets.h"
 #include "src/common/log.h"
 #include "src/common/text.h"
 #include "src/http/internal.h"
+#include "src/http/privacy_notice.h"
 #include "src/http/webchat_session.h"
 
 namespace comptoir::http {
@@ -54,21 +56,6 @@ void serve_asset(httplib::Server& server, const std::string& path, const std::st
 
 namespace {
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
-
 // ?lang=xx wins; otherwise the first supported language in Accept-Language; else the default.
 std::string pick_language(const httplib::Request& req, const std::string& fallback) {
   auto supported = [](std::string_view l) { return l == "en" || l == "fr" || l == "de"; };
@@ -90,28 +77,20 @@ std::string pick_language(const httplib::Request& req, const std::string& fallba
 
 }  // namespace
 
-// The privacy notice: config/privacy/<lang>.html (the merchant edits those files; they are
-// built into the binary), with {shop} and {contact} filled in from the config.
+// The privacy notice (src/http/privacy_notice.h): the page, with its version as the ETag.
 void install_privacy_notice(httplib::Server& server, Context& ctx) {
-  server.Get("/privacy", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    const std::string lang = pick_language(req, ctx.services.default_language);
-    auto body = assets::find("privacy/" + lang + ".html");
-    if (!body) body = assets::find("privacy/en.html");
-    if (!body) return send_error(res, 404, "not_found", "no privacy notice");
-    std::string html(*body);
-    const std::string shop = html_escape(ctx.services.shop_name.empty() ? "this shop" : ctx.services.shop_name);
-    const std::string contact = html_escape(ctx.services.shop_contact.empty() ? ctx.services.shop_name : ctx.services.shop_contact);
-    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{shop}", shop}, {"{contact}", contact}}) {
-      for (auto pos = html.find(key); pos != std::string::npos; pos = html.find(key, pos + value.size())) {
-        html.replace(pos, key.size(), value);
-      }
-    }
-    res.set_content("<!doctype html>\n<html lang=\"" + lang +
-                        "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, "
-                        "initial-scale=1\"><title>Privacy</title><link rel=\"stylesheet\" href=\"/static/chat.css\">"
-                        "</head><body><main class=\"notice\">\n" +
-                        html + "</main></body></html>\n",
-                    "text/html; charset=utf-8");
+  std::shared_ptr<const PrivacyNotice> own;
+  const PrivacyNotice* notice = ctx.services.privacy_notice;
+  if (notice == nullptr) {  // a server set up without one (some tests): the same notice, built here
+    own = std::make_shared<const PrivacyNotice>(ctx.services.shop_name, ctx.services.shop_contact,
+                                                ctx.services.default_language);
+    notice = own.get();
+  }
+  server.Get("/privacy", [&ctx, notice, own](const httplib::Request& req, httplib::Response& res) {
+    const std::string lang = notice->language_for(pick_language(req, ctx.services.default_language));
+    const std::string page = notice->html(lang);
+    res.set_header("ETag", "\"" + PrivacyNotice::version_of(page) + "\"");
+    res.set_content(page, "text/html; charset=utf-8");
     res.set_header("Content-Language", lang);
     res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'");
   });
