@@ -17,6 +17,7 @@
 #include "src/chat/inbox.h"
 #include "src/commerce/customers.h"
 #include "src/commerce/shop.h"
+#include "src/http/privacy_notice.h"
 #include "src/http/webchat_session.h"
 #include "storage/maintenance_store.h"
 #include "storage/subject_key_store.h"
@@ -91,7 +92,12 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   privacy::BlindIndex blind_index(dd->keys->blind_index());
   commerce::CustomerDirectory customers(db, vault, blind_index, clock);
   commerce::Shop shop(db, customers, shop_settings(cfg), clock);
-  chat::Engine engine(db, customers, shop, *messages, engine_settings(cfg, cfg.server.port), clock);
+  // The privacy notice served at /privacy; its version (a hash of exactly what is served in a
+  // language) goes into the consent ledger with every acknowledgement and marketing choice.
+  const http::PrivacyNotice notice(cfg.shop.name, cfg.shop.contact, cfg.shop.default_language);
+  chat::EngineSettings chat_settings = engine_settings(cfg, cfg.server.port);
+  chat_settings.notice_version = [&notice](const std::string& language) { return notice.version(language); };
+  chat::Engine engine(db, customers, shop, *messages, std::move(chat_settings), clock);
   chat::Inbox inbox(db, customers, clock);
   const channels::WhatsAppSettings whatsapp = whatsapp_settings(cfg);
   const channels::TelegramSettings telegram = telegram_settings(cfg);
@@ -120,6 +126,7 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   services.shop = &shop;
   services.webchat = &webchat;
   services.hub = &hub;
+  services.privacy_notice = &notice;
   services.default_language = cfg.shop.default_language;
   services.shop_name = cfg.shop.name;
   services.shop_contact = cfg.shop.contact;
