@@ -41,6 +41,12 @@ class PrivacyNotice;
 namespace comptoir::channels {
 class ChannelHub;
 }
+namespace comptoir::chat {
+class Marketing;
+}
+namespace comptoir::commerce {
+class ConsentLedger;
+}
 namespace comptoir::http {
 
 struct Services {
@@ -55,6 +61,10 @@ struct Services {
   channels::ChannelHub* hub = nullptr;  // WhatsApp / Telegram webhooks
   // GET /privacy; when null, one is made from shop_name, shop_contact and default_language.
   const PrivacyNotice* privacy_notice = nullptr;
+  // Consent ledger (GET /api/v1/customers/{id}/consents) and marketing messages
+  // (POST /api/v1/marketing/messages); absent in a server without chat commerce.
+  commerce::ConsentLedger* consent = nullptr;
+  chat::Marketing* marketing = nullptr;
   std::string default_language = "en";
   std::string shop_name;
   std::string shop_contact;
