@@ -20,7 +20,7 @@ struct ConsentRecord {
   std::optional<std::int64_t> customer_id;  // null once the customer row was deleted
   std::string kind;                         // notice_acknowledged | marketing_given | marketing_withdrawn
   std::string notice_version;               // 64 lower-case hex digits
-  std::string language;                     // two letters
+  std::string language;                     // two letters: the customer's, in which the notice was linked
   std::string channel;                      // whatsapp | telegram | webchat
   std::string order_number;                 // "" when not about an order
   std::int64_t created_at = 0;

@@ -187,7 +187,7 @@ CREATE TABLE consent_records (
   kind           TEXT NOT NULL CHECK (kind IN ('notice_acknowledged', 'marketing_given', 'marketing_withdrawn')),
   notice_version TEXT NOT NULL CHECK (length(notice_version) = 64 AND notice_version NOT GLOB '*[^0-9a-f]*'),
                                                      -- lower-case hex SHA-256 of the notice served at /privacy
-  language       TEXT NOT NULL CHECK (length(language) = 2),  -- the language of that notice
+  language       TEXT NOT NULL CHECK (length(language) = 2),  -- the customer's, in which the notice was linked
   channel        TEXT NOT NULL CHECK (channel IN ('whatsapp', 'telegram', 'webchat')),
   order_number   TEXT,                               -- notice_acknowledged at checkout: the order placed
   created_at     INTEGER NOT NULL
