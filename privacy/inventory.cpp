@@ -272,10 +272,11 @@ std::optional<Erasure> read_erasure(const json& v, const std::string& path, conf
   Reader r(v, path, errors);
   if (!v.is_object()) return std::nullopt;
   Erasure e;
-  auto outcome = r.choice("outcome", true, {"erase", "keep_restricted", "expire"});
+  auto outcome = r.choice("outcome", true, {"erase", "keep_restricted", "expire", "unlink"});
   if (!outcome) return std::nullopt;
-  e.outcome = *outcome == "erase" ? ErasureOutcome::erase
+  e.outcome = *outcome == "erase"    ? ErasureOutcome::erase
               : *outcome == "expire" ? ErasureOutcome::expire
+              : *outcome == "unlink" ? ErasureOutcome::unlink
                                      : ErasureOutcome::keep_restricted;
   bool good = true;
   const json* until = r.get("until", false);
@@ -455,6 +456,7 @@ std::string_view to_string(ErasureOutcome o) {
     case ErasureOutcome::erase: return "erase";
     case ErasureOutcome::keep_restricted: return "keep_restricted";
     case ErasureOutcome::expire: return "expire";
+    case ErasureOutcome::unlink: return "unlink";
   }
   return "?";
 }

@@ -79,6 +79,7 @@ enum class ErasureOutcome {
   erase,            // deleted (or made unreadable by shredding the customer's key)
   keep_restricted,  // detached from the customer's identity, kept restricted until `until` ends
   expire,           // not linked to the customer: it cannot be found for them; it expires on its retention
+  unlink,           // the link to the customer is cut; kept, anonymous, until its retention ends
 };
 std::string_view to_string(ErasureOutcome o);
 

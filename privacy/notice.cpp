@@ -139,6 +139,7 @@ std::string render(const Inventory& inv, const NoticeSettings& settings, const S
     switch (c.erasure.outcome) {
       case ErasureOutcome::erase: erasure = s.get("erasure.erase"); break;
       case ErasureOutcome::expire: erasure = s.get("erasure.expire"); break;
+      case ErasureOutcome::unlink: erasure = s.get("erasure.unlink"); break;
       case ErasureOutcome::keep_restricted:
         erasure = s.get("erasure.keep_restricted",
                         {{"until", c.erasure.until ? retention_text(*c.erasure.until, s) : std::string()},
@@ -165,11 +166,11 @@ std::string render(const Inventory& inv, const NoticeSettings& settings, const S
   return h;
 }
 
-std::string document(const std::string& lang, const std::string& title, const std::string& body, const std::string& footer) {
+std::string document(const std::string& lang, const std::string& title, const std::string& body) {
   return "<!doctype html>\n<html lang=\"" + lang +
          "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
          "<title>" + title + "</title><link rel=\"stylesheet\" href=\"/static/chat.css\"></head><body><main class=\"notice\">\n" +
-         body + "<footer><p>" + footer + "</p></footer>\n</main></body></html>\n";
+         body + "</main></body></html>\n";
 }
 
 }  // namespace
@@ -217,11 +218,11 @@ Result<Notice> Notice::build(const Inventory& inventory, const NoticeSettings& s
     const Strings s(table);
     const std::string body = render(inventory, settings, s, lang, merchant);
     const std::string shop = html_escape(settings.shop_name.empty() ? "this shop" : settings.shop_name);
-    // The version names the text above the footer; the footer shows it.
+    // The version is the hash of exactly the bytes served (curl … | sha256sum gives it).
+    std::string page = document(lang, s.get("title", {{"shop", shop}}), body);
     std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(body.data()), body.size());
+    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(page.data()), page.size());
     const std::string version = hex_encode(std::span<const std::uint8_t>(digest.data(), digest.size()));
-    std::string page = document(lang, s.get("title", {{"shop", shop}}), body, s.get("footer", {{"version", version.substr(0, 16)}}));
     n.versions_[lang] = version;
     n.pages_[lang] = std::move(page);
   }

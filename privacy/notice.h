@@ -3,8 +3,8 @@
 // data inventory — the controller, every category with its purposes, legal basis, source,
 // recipients, retention and erasure outcome, what is not collected, the rights and the right to
 // complain. Rendered once at startup into complete HTML documents. The version of a notice is the
-// SHA-256 of its whole text (the page minus the footer that displays the version), so a consent
-// record can name the exact text a customer was shown.
+// SHA-256 of exactly the page served (GET /privacy sends it as the ETag), so a consent record
+// names the exact text a customer was shown and anyone can check it with sha256sum.
 // Immutable after build(); share freely between threads.
 #pragma once
 
@@ -33,7 +33,7 @@ class Notice {
 
   // The full HTML document for `language` ("en", "fr", "de"; others give the default language's).
   const std::string& page(std::string_view language) const;
-  // Hex SHA-256 of the notice text of `language` (64 characters).
+  // Lower-case hex SHA-256 of page(language) (64 characters).
   const std::string& version(std::string_view language) const;
   const std::string& resolve(std::string_view language) const;  // the language actually served
 

@@ -73,6 +73,13 @@ constexpr RegisteredField kFields[] = {
     {"inbound_messages.channel", P::database, false, "channel"},
     {"inbound_messages.external_id", P::database, false, "the platform's message or update id"},
     {"inbound_messages.received_at", P::database, false, "when it arrived"},
+    // The consent ledger (append-only; no personal data beyond the link to the customer).
+    {"consent_records.kind", P::database, false, "notice acknowledged, marketing consent given or withdrawn"},
+    {"consent_records.notice_version", P::database, false, "hash of the privacy notice shown"},
+    {"consent_records.language", P::database, false, "the customer's language"},
+    {"consent_records.channel", P::database, false, "the channel it happened on"},
+    {"consent_records.order_number", P::database, false, "the order placed with the acknowledgement"},
+    {"consent_records.created_at", P::database, false, "when"},
     // Only if declared: the transcript of the conversation.
     {"chat_transcript.direction", P::database, true, "in (from the customer) or out (from the shop)"},
     {"chat_transcript.body_sealed", P::sealed, true, "the text of the message", "body_sealed", "CAST(customer_id AS TEXT)"},
@@ -122,6 +129,8 @@ constexpr NonPersonalColumn kNonPersonal[] = {
     {"chat_messages.customer_id", "link to the customer row"},
     {"outbox.id", "row key"},
     {"outbox.customer_id", "link to the customer row"},
+    {"consent_records.id", "row key: the order of consent events"},
+    {"consent_records.customer_id", "link to the customer row (cut when the customer is erased)"},
     {"chat_transcript.id", "row key"},
     {"chat_transcript.customer_id", "link to the customer row"},
 };
@@ -137,6 +146,7 @@ constexpr RegisteredTable kTables[] = {
     {"chat_messages", "customer_id = ?1", "id"},
     {"inbound_messages", "", "received_at"},
     {"chat_transcript", "customer_id = ?1", "id"},
+    {"consent_records", "customer_id = ?1", "id", false, "customer_id"},
 };
 
 std::string table_of(std::string_view field) { return std::string(field.substr(0, field.find('.'))); }
@@ -214,6 +224,10 @@ Status check_inventory(const Inventory& inventory) {
       problems.push_back("category " + c->id + " keeps \"" + std::string(r.name) +
                          "\" after an erasure, but rows of " + std::string(t->name) +
                          " cannot be kept apart from the customer (only orders, their lines and VAT lines can)");
+    }
+    if (c->erasure.outcome == ErasureOutcome::unlink && t->link_column.empty()) {
+      problems.push_back("category " + c->id + " unlinks \"" + std::string(r.name) + "\" on erasure, but rows of " +
+                         std::string(t->name) + " have no link of their own to cut");
     }
     if (c->erasure.outcome != ErasureOutcome::keep_restricted && t->retainable && r.protection != Protection::sealed) {
       bool table_keeps = false;

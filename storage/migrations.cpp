@@ -196,6 +196,43 @@ CREATE INDEX chat_transcript_created ON chat_transcript(created_at);
 -- detached (customer_id NULL, delivery details gone) and restricted until this time.
 ALTER TABLE orders ADD COLUMN restricted_until INTEGER;
 )sql"},
+    {5, "consent ledger: privacy notice acknowledgements and marketing consent, append-only", R"sql(
+-- One row per consent event, never changed afterwards. The current marketing state of a customer
+-- is their latest marketing_given / marketing_withdrawn row (by id). Holds no personal data
+-- beyond the link to the customer: the notice version is a hash of the notice text, not the text.
+CREATE TABLE consent_records (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order of events; never reused
+  customer_id    INTEGER REFERENCES customers(id) ON DELETE SET NULL,  -- kept, unlinked, if the customer row goes
+  kind           TEXT NOT NULL CHECK (kind IN ('notice_acknowledged', 'marketing_given', 'marketing_withdrawn')),
+  notice_version TEXT NOT NULL CHECK (length(notice_version) = 64 AND notice_version NOT GLOB '*[^0-9a-f]*'),
+                                                     -- lower-case hex SHA-256 of the notice served at /privacy
+  language       TEXT NOT NULL CHECK (length(language) = 2),  -- the customer's, in which the notice was linked
+  channel        TEXT NOT NULL CHECK (channel IN ('whatsapp', 'telegram', 'webchat')),
+  order_number   TEXT,                               -- notice_acknowledged at checkout: the order placed
+  created_at     INTEGER NOT NULL
+);
+CREATE INDEX consent_records_customer ON consent_records(customer_id, id);
+CREATE INDEX consent_records_kind ON consent_records(kind, customer_id, id);
+
+-- Append-only: no row is ever changed or deleted. The one change allowed is the unlinking done by
+-- ON DELETE SET NULL when a customer row is deleted.
+CREATE TRIGGER consent_records_immutable
+BEFORE UPDATE OF id, kind, notice_version, language, channel, order_number, created_at ON consent_records
+BEGIN
+  SELECT RAISE(ABORT, 'consent_records is append-only');
+END;
+CREATE TRIGGER consent_records_unlink_only
+BEFORE UPDATE OF customer_id ON consent_records
+WHEN NEW.customer_id IS NOT NULL
+BEGIN
+  SELECT RAISE(ABORT, 'consent_records is append-only');
+END;
+CREATE TRIGGER consent_records_no_delete
+BEFORE DELETE ON consent_records
+BEGIN
+  SELECT RAISE(ABORT, 'consent_records is append-only');
+END;
+)sql"},
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "src/channels/outbox.h"
 #include "src/chat/engine.h"
 #include "src/chat/inbox.h"
+#include "src/chat/marketing.h"
 #include "src/commerce/customers.h"
 #include "src/commerce/shop.h"
 #include "src/http/webchat_session.h"
@@ -100,6 +101,10 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   channels::WhatsAppSettings whatsapp = whatsapp_settings(cfg);
   channels::TelegramSettings telegram = telegram_settings(cfg);
   apply_inventory(privacy_setup->inventory, chat_settings, whatsapp, telegram);
+  // The version of the privacy notice served at /privacy (a hash of exactly what is served in a
+  // language) goes into the consent ledger with every acknowledgement and marketing choice.
+  const privacy::Notice& notice = privacy_setup->notice;
+  chat_settings.notice_version = [&notice](const std::string& language) { return notice.version(language); };
   chat::Engine engine(db, customers, shop, *messages, chat_settings, clock);
   chat::Inbox inbox(db, customers, clock);
   channels::Outbox outbox(db, customers, *messages, clock);
@@ -110,12 +115,18 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   channels::OutboxWorker worker(db, customers, whatsapp, telegram, outbox_settings, *transport, clock);
   outbox.set_notifier([&worker] { worker.wake(); });
   channels::ChannelHub hub(db, engine, outbox, whatsapp, telegram, clock);
-  // Order status news reaches the customer in the same transaction as the change: pulled by
-  // the web chat, pushed through the outbox on WhatsApp and Telegram.
+  // Messages the shop sends on its own reach the customer in the transaction that caused them:
+  // pulled by the web chat, pushed through the outbox on WhatsApp and Telegram.
+  const chat::Marketing::Deliver deliver = [&](storage::Tx& tx, const commerce::Customer& c, const chat::Reply& r) -> Status {
+    if (c.channel == privacy::Channel::webchat) return inbox.deliver(tx, c, r);
+    return outbox.enqueue(tx, c, {r});
+  };
+  // Order status news, in the same transaction as the change.
   shop.set_status_listener([&](storage::Tx& tx, const storage::OrderRecord& order, const commerce::Customer& c) -> Status {
-    if (c.channel == privacy::Channel::webchat) return inbox.deliver(tx, c, engine.status_notice(order, c.language));
-    return outbox.enqueue(tx, c, {engine.status_notice(order, c.language)});
+    return deliver(tx, c, engine.status_notice(order, c.language));
   });
+  // Marketing messages, only to customers whose latest marketing record is a live consent.
+  chat::Marketing marketing(db, customers, engine, deliver, [&outbox] { outbox.notify(); });
   http::WebchatSessions webchat(dd->keys->webchat_sessions());
 
   http::Services services;
@@ -127,6 +138,8 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   services.shop = &shop;
   services.webchat = &webchat;
   services.hub = &hub;
+  services.consent = &engine.consent();
+  services.marketing = &marketing;
   services.default_language = cfg.shop.default_language;
   services.notice = &privacy_setup->notice;
 

@@ -148,7 +148,12 @@ Result<WebhookResult> ChannelHub::telegram_update(std::string_view body) {
     if (!handled) {
       if (handled.error().code != Errc::invalid_argument) return std::unexpected(handled.error());
       // A malformed callback id: still answer the callback so the button stops spinning.
-      in = chat::Inbound{privacy::Channel::telegram, u->chat_id, "", "", {}, "", true};
+      const std::string profile = in.profile_name;
+      in = chat::Inbound{};
+      in.channel = privacy::Channel::telegram;
+      in.address = u->chat_id;
+      in.unsupported = true;
+      in.profile_name = profile;
       handled = engine_.handle(tx, in);
       if (!handled) return std::unexpected(handled.error());
     }

@@ -20,6 +20,16 @@ bool awaits_text(const std::string& screen) {
          screen == "ask_address";
 }
 
+// Screens of a checkout in progress (after "checkout", before the order is placed).
+bool in_checkout(const std::string& screen) {
+  return screen == "fulfilment" || screen == "ask_name" || screen == "ask_address" || screen == "confirm";
+}
+
+// Marketing consent is given only by tapping this option or typing its title: never by typing a
+// number, so that a number meant for an earlier message can never give consent.
+constexpr std::string_view kMarketingYes = "mkt:yes";
+constexpr std::string_view kMarketingNo = "mkt:no";
+
 struct State {
   std::string screen = "none";
   std::string category;
@@ -200,6 +210,15 @@ class Turn {
   Status cancel_order(const std::string& number);
   Status language_menu();
   Status set_language(const std::string& lang, bool announce);
+  // The version of the privacy notice in the customer's language (the engine's settings).
+  Result<std::string> notice_version() const;
+  Status privacy_screen();
+  // "Yes, news & offers" / "No thanks" (options, from any screen): records the choice and
+  // confirms it with the main menu.
+  Status marketing_choice(bool yes);
+  // "stop" and the other unsubscribe words: withdraws marketing consent and confirms it, and
+  // otherwise leaves the conversation where it was (a checkout in progress goes on).
+  Status unsubscribe();
   Status unknown();
   Status command(const std::string& id, const std::string& rest, const std::string& raw_rest);
   Status screen_input(const std::string& raw);
@@ -524,11 +543,27 @@ Status Turn::place() {
   state_.address.clear();
   state_.fulfilment.clear();
   const auto& o = *r->order;
+  // The summary linked the privacy notice; confirming acknowledges it. Recorded in the same
+  // transaction as the order, so there is never one without the other.
+  auto version = notice_version();
+  if (!version) return std::unexpected(version.error());
+  if (auto st = e_.consent_.record(tx_, customer_, commerce::ConsentKind::notice_acknowledged, *version, lang(), o.number);
+      !st) {
+    return st;
+  }
   note(t("checkout.placed", {{"number", o.number},
                              {"total", money(o.total)},
                              {"payment", t(f == commerce::Fulfilment::delivery ? "checkout.payment_delivery" : "checkout.payment_pickup")}}));
   std::vector<Option> opts = {opt("order:" + o.number, o.number), opt("orders", t("menu.orders")), opt("menu", t("menu.main"))};
   show("placed", t("main.prompt"), std::move(opts), "menu");
+  // Then, as a message of its own, the marketing question: nothing is pre-selected, and without
+  // an answer there is no consent. Not asked of customers who already agreed.
+  auto m = e_.consent_.marketing(tx_, customer_.id);
+  if (!m) return std::unexpected(m.error());
+  if (!m->live()) {
+    show("marketing_offer", t("marketing.offer", {{"shop", e_.settings_.shop_name}}),
+         {opt(std::string(kMarketingYes), t("marketing.yes")), opt(std::string(kMarketingNo), t("marketing.no"))}, "menu");
+  }
   return ok();
 }
 
@@ -632,6 +667,58 @@ Status Turn::set_language(const std::string& l, bool announce) {
   return main_menu();
 }
 
+Result<std::string> Turn::notice_version() const {
+  if (!e_.settings_.notice_version) return fail(Errc::internal, "engine: no notice_version function configured");
+  std::string v = e_.settings_.notice_version(lang());
+  if (!commerce::valid_notice_version(v)) return fail(Errc::internal, "engine: notice_version gave a malformed version");
+  return v;
+}
+
+Status Turn::privacy_screen() {
+  auto m = e_.consent_.marketing(tx_, customer_.id);
+  if (!m) return std::unexpected(m.error());
+  std::string body = t("privacy.info", {{"url", e_.privacy_url(lang())}});
+  std::vector<Option> o;
+  if (m->live()) {
+    body += "\n\n" + t("privacy.marketing_on", {{"shop", e_.settings_.shop_name}, {"date", iso_date(m->since)}});
+    o.push_back(opt(std::string(kMarketingNo), t("marketing.stop")));
+  } else {
+    body += "\n\n" + t("privacy.marketing_off", {{"shop", e_.settings_.shop_name}});
+    o.push_back(opt(std::string(kMarketingYes), t("marketing.start")));
+  }
+  o.push_back(opt("menu", t("menu.main")));
+  show("privacy", body, std::move(o), "menu");
+  return ok();
+}
+
+Status Turn::marketing_choice(bool yes) {
+  auto version = notice_version();
+  if (!version) return std::unexpected(version.error());
+  auto changed = yes ? e_.consent_.give_marketing(tx_, customer_, *version, lang())
+                     : e_.consent_.withdraw_marketing(tx_, customer_, *version, lang());
+  if (!changed) return std::unexpected(changed.error());
+  note(t(yes ? "marketing.given" : "marketing.off", {{"shop", e_.settings_.shop_name}}));
+  return main_menu();
+}
+
+Status Turn::unsubscribe() {
+  auto version = notice_version();
+  if (!version) return std::unexpected(version.error());
+  auto changed = e_.consent_.withdraw_marketing(tx_, customer_, *version, lang());
+  if (!changed) return std::unexpected(changed.error());
+  Reply r;
+  r.text = t("marketing.off", {{"shop", e_.settings_.shop_name}});
+  // "stop" may also have been meant for the checkout: say how to leave it, but leave it open.
+  if (in_checkout(state_.screen)) r.text += "\n" + t("marketing.still_checking_out");
+  if (state_.screen == "privacy" || state_.options.empty()) {  // show the new state / a way on
+    note(r.text);
+    return state_.screen == "privacy" ? privacy_screen() : main_menu();
+  }
+  r.options = state_.options;
+  replies_.push_back(std::move(r));
+  return ok();
+}
+
 Status Turn::unknown() {
   Reply r;
   r.text = t("unknown");
@@ -696,10 +783,9 @@ Status Turn::on_option(const std::string& id) {
   if (head == "order" && parts.size() == 2) return order(parts[1]);
   if (head == "ocancel" && parts.size() == 2) return confirm_cancel(parts[1]);
   if (head == "ocancel_yes" && parts.size() == 2) return cancel_order(parts[1]);
-  if (head == "privacy") {
-    show("privacy", t("privacy.info", {{"url", e_.privacy_url(lang())}}), {opt("menu", t("menu.main"))}, "menu");
-    return ok();
-  }
+  if (head == "privacy") return privacy_screen();
+  if (id == kMarketingYes) return marketing_choice(true);
+  if (id == kMarketingNo) return marketing_choice(false);
   if (head == "help") {
     show("help", t("help.text"), {opt("browse", t("menu.browse")), opt("cart", t("menu.view_cart")), opt("menu", t("menu.main"))}, "menu");
     return ok();
@@ -795,6 +881,7 @@ Status Turn::command(const std::string& id, const std::string& rest, const std::
   if (id == "orders") return orders();
   if (id == "help") return on_option("help");
   if (id == "privacy") return on_option("privacy");
+  if (id == "unsubscribe") return unsubscribe();
   if (id == "back") return state_.back.empty() ? main_menu() : on_option(state_.back);
   if (id == "cancel") {
     state_.name.clear();
@@ -875,7 +962,7 @@ Status Turn::on_text(const std::string& raw) {
   const std::string whole_command = e_.messages_.command_for(bare);
   if (awaits_text(state_.screen)) {
     if (whole_command == "menu" || whole_command == "cancel" || whole_command == "back" || whole_command == "help" ||
-        whole_command == "cart") {
+        whole_command == "cart" || whole_command == "unsubscribe") {
       return command(whole_command, "", "");
     }
     if (!e_.messages_.greeting_language(bare, customer_.language).empty() && state_.screen != "ask_name" && state_.screen != "ask_address") {
@@ -885,8 +972,9 @@ Status Turn::on_text(const std::string& raw) {
     }
   }
 
-  // A number picks an option of the last screen.
-  if (auto n = parse_count(bare); n && *n >= 1 && static_cast<std::size_t>(*n) <= state_.options.size()) {
+  // A number picks an option of the last screen (but never gives marketing consent).
+  if (auto n = parse_count(bare); n && *n >= 1 && static_cast<std::size_t>(*n) <= state_.options.size() &&
+                                  state_.options[static_cast<std::size_t>(*n - 1)].id != kMarketingYes) {
     return on_option(state_.options[static_cast<std::size_t>(*n - 1)].id);
   }
   // So does an option's title.
@@ -929,7 +1017,13 @@ Status Turn::on_text(const std::string& raw) {
 
 Engine::Engine(storage::Database& db, commerce::CustomerDirectory& customers, commerce::Shop& shop,
                const Messages& messages, EngineSettings settings, const Clock& clock)
-    : db_(db), customers_(customers), shop_(shop), messages_(messages), settings_(std::move(settings)), clock_(clock) {}
+    : db_(db),
+      customers_(customers),
+      shop_(shop),
+      messages_(messages),
+      settings_(std::move(settings)),
+      clock_(clock),
+      consent_(db, clock) {}
 
 std::string Engine::privacy_url(const std::string& language) const {
   std::string base = settings_.public_url;
@@ -942,6 +1036,14 @@ Reply Engine::status_notice(const storage::OrderRecord& order, const std::string
   Reply r;
   r.text = c.text("notify." + order.status, {{"number", order.number}});
   r.options = {{"order:" + order.number, order.number, ""}, {"menu", c.text("menu.main"), ""}};
+  return r;
+}
+
+Reply Engine::marketing_message(const std::string& text, const std::string& language) const {
+  const auto& c = messages_.get(language);
+  Reply r;
+  r.text = text + "\n\n" + c.text("marketing.footer", {{"shop", settings_.shop_name}});
+  r.options = {{std::string(kMarketingNo), c.text("marketing.stop"), ""}, {"menu", c.text("menu.main"), ""}};
   return r;
 }
 

@@ -8,11 +8,13 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "privacy/blind_index.h"
 #include "src/chat/messages.h"
+#include "src/commerce/consent.h"
 #include "src/commerce/customers.h"
 #include "src/commerce/shop.h"
 #include "src/common/env.h"
@@ -58,6 +60,11 @@ struct EngineSettings {
   // From the data inventory: what may be kept beyond what the conversation needs.
   bool keep_profile_name = false;  // "platform_profile" collected
   bool keep_transcript = false;    // "chat_transcript" collected
+  // The version of the privacy notice a customer writing in `language` is shown (a link to
+  // /privacy?lang=<language>): 64 lower-case hex digits, the hash of exactly what that page serves
+  // (privacy/notice.h). Recorded in the consent ledger when an order is placed and when
+  // marketing consent is given or withdrawn. Required: without it those steps fail (Errc::internal).
+  std::function<std::string(const std::string& language)> notice_version;
 };
 
 // Limits on what a customer may send: 4096 characters (at most 4 bytes each in UTF-8).
@@ -85,6 +92,12 @@ class Engine {
 
   // The text telling a customer about their order's new status, in their language.
   Reply status_notice(const storage::OrderRecord& order, const std::string& language) const;
+  // A marketing message as a customer writing in `language` gets it: the shop's `text`, then the
+  // catalog's note on how to stop such messages, with the options "Stop news & offers" and
+  // "Main menu" (in `language`).
+  Reply marketing_message(const std::string& text, const std::string& language) const;
+  // The consent ledger the engine records notice acknowledgements and marketing choices in.
+  commerce::ConsentLedger& consent() { return consent_; }
 
   const Messages& messages() const { return messages_; }
   const EngineSettings& settings() const { return settings_; }
@@ -100,6 +113,7 @@ class Engine {
   const Messages& messages_;
   EngineSettings settings_;
   const Clock& clock_;
+  commerce::ConsentLedger consent_;
 };
 
 // Validates the shape of inbound input (used by channels before calling handle()).

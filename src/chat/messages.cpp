@@ -115,12 +115,24 @@ const std::vector<std::string_view>& required_text_keys() {
       "unsupported",
       "add.usage",
       "add.not_found",
-      "remove.usage"};
+      "remove.usage",
+      "marketing.offer",
+      "marketing.yes",
+      "marketing.no",
+      "marketing.given",
+      "marketing.off",
+      "marketing.still_checking_out",
+      "marketing.start",
+      "marketing.stop",
+      "marketing.footer",
+      "privacy.marketing_on",
+      "privacy.marketing_off"};
   return keys;
 }
 
 const std::vector<std::string_view>& command_ids() {
-  static const std::vector<std::string_view> ids = {"menu", "cart", "checkout", "add", "remove", "orders", "help", "search", "privacy", "language", "back", "cancel"};
+  static const std::vector<std::string_view> ids = {"menu",    "cart",     "checkout", "add",    "remove", "orders",     "help",
+                                                     "search",  "privacy",  "language", "back",   "cancel", "unsubscribe"};
   return ids;
 }
 
@@ -286,6 +298,10 @@ Result<Messages> Messages::from_sources(const std::vector<std::pair<std::string,
     if (!c) return std::unexpected(c.error());
     for (auto key : required_text_keys()) {
       if (!c->has(std::string(key))) return fail(Errc::config, name + ": texts." + std::string(key) + ": missing");
+    }
+    // Customers must always be able to stop marketing messages in their language.
+    if (c->command_words("unsubscribe").empty()) {
+      return fail(Errc::config, name + ": commands.unsubscribe: missing (the words that stop marketing messages, e.g. \"stop\")");
     }
     if (m.catalogs_.count(c->language())) return fail(Errc::config, name + ": language " + c->language() + " defined twice");
     m.catalogs_.emplace(c->language(), std::move(*c));

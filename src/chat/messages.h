@@ -77,6 +77,8 @@ class Messages {
 
 // Every text key the engine uses; each catalog must define all of them.
 const std::vector<std::string_view>& required_text_keys();
+// The command ids a catalog may give words for. "unsubscribe" (the words that stop marketing
+// messages) is required in every catalog; the others are optional.
 const std::vector<std::string_view>& command_ids();
 
 }  // namespace comptoir::chat

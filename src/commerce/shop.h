@@ -137,6 +137,7 @@ class Shop {
 
   storage::CatalogStore& catalog() { return catalog_; }
   storage::OrderStore& orders() { return orders_; }
+  CustomerDirectory& customers() { return customers_; }
   storage::Database& database() { return db_; }
 
  private:

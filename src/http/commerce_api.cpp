@@ -29,6 +29,7 @@ json order_json(const storage::OrderRecord& o, const std::optional<commerce::Ord
     vat.push_back({{"rate", commerce::vat_rate_to_json(v.vat_rate)}, {"net", v.net}, {"vat", v.vat}, {"gross", v.gross}});
   }
   json j = {{"number", o.number},
+            {"customer_id", o.customer_id ? json(*o.customer_id) : json(nullptr)},
             {"status", o.status},
             {"fulfilment", o.fulfilment},
             {"currency", o.currency},

@@ -42,6 +42,7 @@ std::optional<nlohmann::json> json_body(const httplib::Request& req, httplib::Re
 void install_webchat_routes(httplib::Server& server, Context& ctx);
 void install_commerce_routes(httplib::Server& server, Context& ctx);
 void install_webhook_routes(httplib::Server& server, Context& ctx);
+void install_consent_routes(httplib::Server& server, Context& ctx);
 
 // Authenticates the bearer token and checks the role. On failure writes the 401/403/429 response
 // and returns nullopt.

@@ -43,6 +43,12 @@ class ChannelHub;
 namespace comptoir::privacy {
 class Notice;
 }
+namespace comptoir::chat {
+class Marketing;
+}
+namespace comptoir::commerce {
+class ConsentLedger;
+}
 namespace comptoir::http {
 
 struct Services {
@@ -55,6 +61,10 @@ struct Services {
   commerce::Shop* shop = nullptr;
   const WebchatSessions* webchat = nullptr;
   channels::ChannelHub* hub = nullptr;  // WhatsApp / Telegram webhooks
+  // Consent ledger (GET /api/v1/customers/{id}/consents) and marketing messages
+  // (POST /api/v1/marketing/messages); absent in a server without chat commerce.
+  commerce::ConsentLedger* consent = nullptr;
+  chat::Marketing* marketing = nullptr;
   std::string default_language = "en";
   // The privacy notice generated from the data inventory; absent: /privacy answers 404.
   const privacy::Notice* notice = nullptr;

@@ -47,7 +47,7 @@ Result<ErasureReceipt> erase_subject(storage::Tx& tx, const privacy::Inventory& 
     if (table.of_customer.empty()) continue;  // not linked to anyone: expires on its own
     const std::string name(table.name);
     std::vector<std::string> erase_columns;
-    std::set<std::string> erase_categories, keep_categories;
+    std::set<std::string> erase_categories, keep_categories, unlink_categories;
     const privacy::Category* keep = nullptr;
     for (const auto& f : privacy::registered_fields()) {
       if (table_of(f.name) != name) continue;
@@ -56,10 +56,25 @@ Result<ErasureReceipt> erase_subject(storage::Tx& tx, const privacy::Inventory& 
       if (c->erasure.outcome == privacy::ErasureOutcome::keep_restricted) {
         keep_categories.insert(c->id);
         keep = c;
+      } else if (c->erasure.outcome == privacy::ErasureOutcome::unlink) {
+        unlink_categories.insert(c->id);
       } else {
         erase_columns.push_back(column_of(f.name));
         erase_categories.insert(c->id);
       }
+    }
+    if (keep_categories.empty() && !unlink_categories.empty()) {
+      // Kept without its link (e.g. proof of consent): clear what is to be erased, cut the link.
+      if (table.link_column.empty()) return fail(Errc::internal, "rows of " + name + " have no link to cut");
+      if (!erase_columns.empty()) {
+        auto n = storage::set_null(tx, name, erase_columns, table.of_customer, subject.customer_id);
+        if (!n) return std::unexpected(n.error());
+        for (const auto& c : erase_categories) records[c] += *n;
+      }
+      auto n = storage::set_null(tx, name, {std::string(table.link_column)}, table.of_customer, subject.customer_id);
+      if (!n) return std::unexpected(n.error());
+      for (const auto& c : unlink_categories) records[c] += *n;
+      continue;
     }
     if (keep_categories.empty()) {
       auto n = storage::delete_rows(tx, name, table.of_customer, subject.customer_id);

@@ -101,7 +101,6 @@ TEST(PrivacyNotice, ServedInEveryLanguageWithItsVersion) {
     EXPECT_NE(r->get_header_value("Content-Type").find("text/html"), std::string::npos);
     const std::string etag = r->get_header_value("ETag");
     EXPECT_TRUE(std::regex_match(etag, std::regex("\"[0-9a-f]{64}\""))) << etag;
-    EXPECT_NE(r->body.find(etag.substr(1, 16)), std::string::npos) << "the page shows its version";
     if (etags.contains(lang)) {
       EXPECT_EQ(etags[lang], etag);
     }

@@ -225,7 +225,10 @@ TEST_P(Conversation, CheckoutForPickup) {
                                 .Has(T("checkout.placed", {{"number", "C-000001"},
                                                            {"total", M(830)},
                                                            {"payment", T("checkout.payment_pickup")}}))
-                                .Offers({"order:C-000001", "orders", "menu"})
+                                .AnyOffers({"order:C-000001", "orders", "menu"})
+                                // then, on its own, the marketing question (consent.md)
+                                .Has(T("marketing.offer", {{"shop", kShopName}}))
+                                .Offers({"mkt:yes", "mkt:no"})
                                 .Cart(0),
                             // Confirming again places nothing more.
                             tap("confirm").Has(T("checkout.cart_empty")).Cart(0),

@@ -18,6 +18,7 @@
 #include "src/chat/engine.h"
 #include "src/chat/inbox.h"
 #include "src/chat/messages.h"
+#include "privacy/notice.h"
 #include "tests/unit/commerce/shop_fixture.h"
 
 namespace comptoir::testing {
@@ -32,6 +33,7 @@ struct Step {
   std::function<void()> before;  // something that happens outside the chat first (staff, clock)
   std::vector<std::string> has, lacks;            // substrings of the replies' text
   std::vector<std::string> offers, not_offers;    // option ids of the last reply
+  std::vector<std::string> any_offers, none_offers;  // option ids of any reply / of no reply
   std::vector<std::pair<std::string, std::string>> titled;  // option id → its exact title
   std::optional<std::int64_t> cart;               // the customer's cart item count afterwards
   bool rejected = false;                          // refused as malformed (invalid_argument)
@@ -44,6 +46,14 @@ struct Step {
   }
   Step&& NotOffers(std::initializer_list<std::string> ids) && {
     not_offers.insert(not_offers.end(), ids);
+    return std::move(*this);
+  }
+  Step&& AnyOffers(std::initializer_list<std::string> ids) && {
+    any_offers.insert(any_offers.end(), ids);
+    return std::move(*this);
+  }
+  Step&& NoneOffers(std::initializer_list<std::string> ids) && {
+    none_offers.insert(none_offers.end(), ids);
     return std::move(*this);
   }
   Step&& Titled(std::string id, std::string title) && {
@@ -93,12 +103,23 @@ class ChatWorld {
   std::unique_ptr<chat::Engine> engine;
   std::unique_ptr<chat::Inbox> inbox;
 
+  // The notice GET /privacy serves for this shop; its versions are what the consent ledger records.
+  static const privacy::Notice& notice() {
+    static const privacy::Notice n = [] {
+      privacy::NoticeSettings s;
+      s.shop_name = kShopName;
+      return *privacy::Notice::build(*privacy::default_inventory(), s);
+    }();
+    return n;
+  }
+
   static chat::EngineSettings default_settings() {
     chat::EngineSettings s;
     s.shop_name = kShopName;
     s.public_url = kPublicUrl;
     s.page_size = 8;
     s.inactivity = std::chrono::minutes(30);
+    s.notice_version = [](const std::string& language) { return notice().version(language); };
     return s;
   }
 
@@ -179,7 +200,9 @@ class ChatWorld {
       EXPECT_FALSE(r->empty()) << "no reply";
       if (r->empty()) return {};
       std::string text;
+      std::set<std::string> all_ids;
       for (const auto& reply : *r) {
+        for (const auto& o : reply.options) all_ids.insert(o.id);
         // Never a dead end: every reply offers something to do next.
         EXPECT_FALSE(reply.options.empty()) << "a reply without options: " << reply.text;
         EXPECT_FALSE(reply.text.empty());
@@ -202,6 +225,8 @@ class ChatWorld {
       }
       for (const auto& id : s.offers) EXPECT_TRUE(ids.count(id)) << "option " << id << " not offered; offered:\n" << listing;
       for (const auto& id : s.not_offers) EXPECT_FALSE(ids.count(id)) << "option " << id << " offered";
+      for (const auto& id : s.any_offers) EXPECT_TRUE(all_ids.count(id)) << "option " << id << " offered by no reply";
+      for (const auto& id : s.none_offers) EXPECT_FALSE(all_ids.count(id)) << "option " << id << " offered by a reply";
       for (const auto& [id, title] : s.titled) {
         bool found = false;
         for (const auto& o : options) {

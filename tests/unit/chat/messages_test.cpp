@@ -104,6 +104,33 @@ TEST(Messages, ACatalogMissingAnyRequiredTextIsRefusedByName) {
   }
 }
 
+TEST(Messages, ACatalogWithoutStopWordsIsRefused) {
+  // Customers must always be able to stop marketing messages, whatever the merchant edited.
+  for (const auto& lang : kLanguages) {
+    for (const bool empty : {false, true}) {
+      json broken = json::parse(builtin(lang));
+      if (empty) broken["commands"]["unsubscribe"] = json::array();
+      else broken["commands"].erase("unsubscribe");
+      auto m = Messages::from_sources({{lang + ".json", broken.dump()}}, lang);
+      ASSERT_FALSE(m.has_value()) << lang;
+      EXPECT_EQ(m.error().code, Errc::config);
+      EXPECT_NE(m.error().message.find(lang + ".json: commands.unsubscribe: missing"), std::string::npos) << m.error().message;
+    }
+  }
+}
+
+TEST(Messages, StopWordsAreRecognisedInEveryLanguage) {
+  config::Config cfg;
+  auto m = app::load_messages(cfg);
+  ASSERT_TRUE(m.has_value());
+  for (const std::string w : {"stop", "/stop", "unsubscribe", "abmelden", "desabonner", "se desabonner"}) {
+    EXPECT_EQ(m->command_for(w), "unsubscribe") << w;
+  }
+  // The checkout's own cancel commands are not stop words.
+  EXPECT_EQ(m->command_for("stop checkout"), "cancel");
+  EXPECT_EQ(m->command_for("annuler"), "cancel");
+}
+
 TEST(Messages, MalformedCatalogsAreRefused) {
   const std::string en = builtin("en");
   auto with = [&](const std::function<void(json&)>& change) {

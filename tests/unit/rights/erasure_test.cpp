@@ -54,6 +54,9 @@ TEST_F(ErasureTest, EverythingGoesButTheBooksWhichAreDetachedAndRestricted) {
   const auto o = *chat.customer(other);
   ASSERT_EQ(count(chat, "SELECT COUNT(*) FROM orders WHERE customer_id = ?", c.id), 1);
   ASSERT_GT(count(chat, "SELECT COUNT(*) FROM chat_transcript WHERE customer_id = ?", c.id), 0);
+  const auto consents = count(chat, "SELECT COUNT(*) FROM consent_records WHERE customer_id = ?", c.id);
+  ASSERT_GT(consents, 0) << "the checkout recorded the notice acknowledgement";
+  const auto all_consents = count(chat, "SELECT COUNT(*) FROM consent_records");
 
   auto receipt = erase(c);
   ASSERT_TRUE(receipt.has_value()) << receipt.error().message;
@@ -77,6 +80,9 @@ TEST_F(ErasureTest, EverythingGoesButTheBooksWhichAreDetachedAndRestricted) {
   e.order_placed = placed;
   const auto expected = privacy::retention_end(*inventory.category("order_records")->erasure.until, e, "12-31");
   EXPECT_EQ(count(chat, "SELECT restricted_until FROM orders WHERE number = 'C-000001'"), *expected);
+  // Proof of consent stays, without its link to the person.
+  EXPECT_EQ(count(chat, "SELECT COUNT(*) FROM consent_records WHERE customer_id = ?", c.id), 0);
+  EXPECT_EQ(count(chat, "SELECT COUNT(*) FROM consent_records"), all_consents);
   // The key is shredded.
   auto opened = chat.w.vault->seal(c.subject_id, {"t", "c", "r"}, "x");
   ASSERT_FALSE(opened.has_value());
@@ -94,6 +100,8 @@ TEST_F(ErasureTest, EverythingGoesButTheBooksWhichAreDetachedAndRestricted) {
   EXPECT_EQ(by["delivery_details"]->records, 1);
   EXPECT_EQ(by["channel_address"]->outcome, privacy::ErasureOutcome::erase);
   EXPECT_TRUE(by.contains("chat_transcript")) << "held data of a category not collected (any more) is erased too";
+  EXPECT_EQ(by["consent_records"]->outcome, privacy::ErasureOutcome::unlink);
+  EXPECT_EQ(by["consent_records"]->records, consents);
 
   // The other customer is untouched.
   EXPECT_TRUE(chat.customer(other).has_value());
