@@ -8,8 +8,8 @@ namespace comptoir::storage {
 
 namespace {
 
-Status load_texts(sqlite3* db, ProductRecord& p) {
-  Stmt s(db, "SELECT lang, name, description FROM product_texts WHERE sku = ? ORDER BY lang");
+Status load_texts(Tx& tx, ProductRecord& p) {
+  Stmt s(tx, "SELECT lang, name, description FROM product_texts WHERE sku = ? ORDER BY lang");
   s.bind(1, p.sku);
   for (;;) {
     auto row = s.step();
@@ -71,18 +71,17 @@ void bind_query(Stmt& s, const ProductQuery& q) {
 }  // namespace
 
 Status CatalogStore::upsert_category(Tx& tx, const CategoryRecord& c) {
-  sqlite3* db = tx.handle();
-  Stmt ins(db, "INSERT OR IGNORE INTO categories (id, position) VALUES (?, ?)");
+  Stmt ins(tx, "INSERT OR IGNORE INTO categories (id, position) VALUES (?, ?)");
   ins.bind(1, c.id).bind(2, std::int64_t{c.position});
   if (auto st = ins.run(); !st) return st;
-  Stmt upd(db, "UPDATE categories SET position = ? WHERE id = ?");
+  Stmt upd(tx, "UPDATE categories SET position = ? WHERE id = ?");
   upd.bind(1, std::int64_t{c.position}).bind(2, c.id);
   if (auto st = upd.run(); !st) return st;
-  Stmt del(db, "DELETE FROM category_names WHERE category_id = ?");
+  Stmt del(tx, "DELETE FROM category_names WHERE category_id = ?");
   del.bind(1, c.id);
   if (auto st = del.run(); !st) return st;
   for (const auto& n : c.names) {
-    Stmt name(db, "INSERT INTO category_names (category_id, lang, name) VALUES (?, ?, ?)");
+    Stmt name(tx, "INSERT INTO category_names (category_id, lang, name) VALUES (?, ?, ?)");
     name.bind(1, c.id).bind(2, n.lang).bind(3, n.name);
     if (auto st = name.run(); !st) return st;
   }
@@ -90,9 +89,8 @@ Status CatalogStore::upsert_category(Tx& tx, const CategoryRecord& c) {
 }
 
 Result<std::vector<CategoryRecord>> CatalogStore::categories(Tx& tx) {
-  sqlite3* db = tx.handle();
   std::vector<CategoryRecord> out;
-  Stmt s(db, "SELECT id, position FROM categories ORDER BY position, id");
+  Stmt s(tx, "SELECT id, position FROM categories ORDER BY position, id");
   for (;;) {
     auto row = s.step();
     if (!row) return std::unexpected(row.error());
@@ -100,7 +98,7 @@ Result<std::vector<CategoryRecord>> CatalogStore::categories(Tx& tx) {
     out.push_back({s.text(0), static_cast<int>(s.int64(1)), {}});
   }
   for (auto& c : out) {
-    Stmt n(db, "SELECT lang, name FROM category_names WHERE category_id = ? ORDER BY lang");
+    Stmt n(tx, "SELECT lang, name FROM category_names WHERE category_id = ? ORDER BY lang");
     n.bind(1, c.id);
     for (;;) {
       auto row = n.step();
@@ -123,27 +121,26 @@ Result<std::vector<CategoryRecord>> CatalogStore::categories() {
 }
 
 Status CatalogStore::upsert_product(Tx& tx, const ProductRecord& p) {
-  sqlite3* db = tx.handle();
-  Stmt cat(db, "SELECT 1 FROM categories WHERE id = ?");
+  Stmt cat(tx, "SELECT 1 FROM categories WHERE id = ?");
   cat.bind(1, p.category);
   auto found = cat.step();
   if (!found) return std::unexpected(found.error());
   if (!*found) return fail(Errc::invalid_argument, "unknown category", "unknown category \"" + p.category + "\"");
-  Stmt ins(db, "INSERT OR IGNORE INTO products (sku, category, price, currency, vat_rate, stock, active, position, updated_at)"
+  Stmt ins(tx, "INSERT OR IGNORE INTO products (sku, category, price, currency, vat_rate, stock, active, position, updated_at)"
                " VALUES (?,?,?,?,?,?,?,?,?)");
   ins.bind(1, p.sku).bind(2, p.category).bind(3, p.price).bind(4, p.currency).bind(5, std::int64_t{p.vat_rate})
       .bind(6, p.stock).bind(7, std::int64_t{p.active ? 1 : 0}).bind(8, std::int64_t{p.position}).bind(9, p.updated_at);
   if (auto st = ins.run(); !st) return st;
-  Stmt upd(db, "UPDATE products SET category=?, price=?, currency=?, vat_rate=?, stock=?, active=?, position=?, updated_at=?"
+  Stmt upd(tx, "UPDATE products SET category=?, price=?, currency=?, vat_rate=?, stock=?, active=?, position=?, updated_at=?"
                " WHERE sku=?");
   upd.bind(1, p.category).bind(2, p.price).bind(3, p.currency).bind(4, std::int64_t{p.vat_rate}).bind(5, p.stock)
       .bind(6, std::int64_t{p.active ? 1 : 0}).bind(7, std::int64_t{p.position}).bind(8, p.updated_at).bind(9, p.sku);
   if (auto st = upd.run(); !st) return st;
-  Stmt del(db, "DELETE FROM product_texts WHERE sku = ?");
+  Stmt del(tx, "DELETE FROM product_texts WHERE sku = ?");
   del.bind(1, p.sku);
   if (auto st = del.run(); !st) return st;
   for (const auto& t : p.texts) {
-    Stmt txt(db, "INSERT INTO product_texts (sku, lang, name, description) VALUES (?,?,?,?)");
+    Stmt txt(tx, "INSERT INTO product_texts (sku, lang, name, description) VALUES (?,?,?,?)");
     txt.bind(1, p.sku).bind(2, t.lang).bind(3, t.name).bind(4, t.description);
     if (auto st = txt.run(); !st) return st;
   }
@@ -168,13 +165,13 @@ Result<bool> CatalogStore::insert_product(const ProductRecord& p) {
 }
 
 Result<std::optional<ProductRecord>> CatalogStore::product(Tx& tx, const std::string& sku) {
-  Stmt s(tx.handle(), std::string("SELECT ") + kProductColumns + " FROM products WHERE sku = ?");
+  Stmt s(tx, std::string("SELECT ") + kProductColumns + " FROM products WHERE sku = ?");
   s.bind(1, sku);
   auto row = s.step();
   if (!row) return std::unexpected(row.error());
   if (!*row) return std::optional<ProductRecord>();
   ProductRecord p = read_product(s);
-  if (auto st = load_texts(tx.handle(), p); !st) return std::unexpected(st.error());
+  if (auto st = load_texts(tx, p); !st) return std::unexpected(st.error());
   return std::optional<ProductRecord>(std::move(p));
 }
 
@@ -191,7 +188,7 @@ Result<std::optional<ProductRecord>> CatalogStore::product(const std::string& sk
 Result<std::vector<ProductRecord>> CatalogStore::products(Tx& tx, const ProductQuery& q) {
   std::string sql = std::string("SELECT ") + kProductColumns + " FROM products p" + where_clause(q) +
                     " ORDER BY p.category, p.position, p.sku LIMIT :limit OFFSET :offset";
-  Stmt s(tx.handle(), sql);
+  Stmt s(tx, sql);
   if (!s.valid()) return std::unexpected(s.prepare_error());
   bind_query(s, q);
   s.bind(s.index_of(":limit"), std::int64_t{q.limit});
@@ -204,7 +201,7 @@ Result<std::vector<ProductRecord>> CatalogStore::products(Tx& tx, const ProductQ
     out.push_back(read_product(s));
   }
   for (auto& p : out) {
-    if (auto st = load_texts(tx.handle(), p); !st) return std::unexpected(st.error());
+    if (auto st = load_texts(tx, p); !st) return std::unexpected(st.error());
   }
   return out;
 }
@@ -221,7 +218,7 @@ Result<std::vector<ProductRecord>> CatalogStore::products(const ProductQuery& q)
 
 Result<std::int64_t> CatalogStore::count_products(Tx& tx, const ProductQuery& q) {
   std::string sql = "SELECT count(*) FROM products p" + where_clause(q);
-  Stmt s(tx.handle(), sql);
+  Stmt s(tx, sql);
   if (!s.valid()) return std::unexpected(s.prepare_error());
   bind_query(s, q);
   auto row = s.step();
@@ -232,11 +229,11 @@ Result<std::int64_t> CatalogStore::count_products(Tx& tx, const ProductQuery& q)
 Result<bool> CatalogStore::delete_product(const std::string& sku) {
   bool deleted = false;
   auto st = db_.write([&](Tx& tx) -> Status {
-    Stmt s(tx.handle(), "DELETE FROM products WHERE sku = ?");
+    Stmt s(tx, "DELETE FROM products WHERE sku = ?");
     s.bind(1, sku);
     if (auto r = s.run(); !r) return r;
     deleted = sqlite3_changes(tx.handle()) > 0;
-    Stmt carts(tx.handle(), "DELETE FROM cart_items WHERE sku = ?");
+    Stmt carts(tx, "DELETE FROM cart_items WHERE sku = ?");
     carts.bind(1, sku);
     return carts.run();
   });
@@ -245,14 +242,14 @@ Result<bool> CatalogStore::delete_product(const std::string& sku) {
 }
 
 Result<bool> CatalogStore::take_stock(Tx& tx, const std::string& sku, std::int64_t quantity) {
-  Stmt s(tx.handle(), "UPDATE products SET stock = stock - ? WHERE sku = ? AND active = 1 AND stock >= ?");
+  Stmt s(tx, "UPDATE products SET stock = stock - ? WHERE sku = ? AND active = 1 AND stock >= ?");
   s.bind(1, quantity).bind(2, sku).bind(3, quantity);
   if (auto r = s.run(); !r) return std::unexpected(r.error());
   return sqlite3_changes(tx.handle()) == 1;
 }
 
 Status CatalogStore::return_stock(Tx& tx, const std::string& sku, std::int64_t quantity) {
-  Stmt s(tx.handle(), "UPDATE products SET stock = stock + ? WHERE sku = ?");
+  Stmt s(tx, "UPDATE products SET stock = stock + ? WHERE sku = ?");
   s.bind(1, quantity).bind(2, sku);
   return s.run();
 }

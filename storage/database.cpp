@@ -156,11 +156,17 @@ Result<std::unique_ptr<Database>> Database::open(const fs::path& file, const Sec
   return std::unique_ptr<Database>(new Database(raw_db, file));
 }
 
+Database::Database(sqlite3* db, std::filesystem::path path)
+    : db_(db), statements_(std::make_unique<StatementCache>(db)), path_(std::move(path)) {}
+
 Database::~Database() { close(); }
 
 void Database::close() {
   std::lock_guard lock(mutex_);
   if (db_ == nullptr) return;
+  // Every compiled statement must be finalized first, or sqlite3_close_v2 would leave a zombie
+  // connection behind (memory, file handles, and the -wal/-shm files never removed).
+  statements_.reset();
   // Fold the WAL back into the main file so a stopped data dir is one self-contained file.
   sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   sqlite3_close_v2(db_);
@@ -215,27 +221,44 @@ Status Database::write(const std::function<Status(Tx&)>& fn) {
   }
 }
 
+Database::Stats Database::stats() {
+  Stats out;
+  {
+    std::lock_guard lock(mutex_);
+    if (statements_) {
+      out.statements_idle = statements_->idle();
+      out.statements_compiled = statements_->compiled();
+    }
+  }
+  std::lock_guard lock(queue_mutex_);
+  out.writes_waiting = queue_.size();
+  return out;
+}
+
 void Database::commit_batch(std::deque<PendingWrite*>& batch) {
   std::lock_guard lock(mutex_);
   if (db_ == nullptr) {
     for (auto* w : batch) w->result = fail(Errc::unavailable, "database is closed");
     return;
   }
-  if (auto st = exec(db_, "BEGIN IMMEDIATE;"); !st) {
+  Tx control(db_, statements_.get());
+  if (auto st = exec(control, "BEGIN IMMEDIATE"); !st) {
     for (auto* w : batch) w->result = st;
     return;
   }
-  Tx tx(db_);
   for (auto* w : batch) {
-    if (auto st = exec(db_, "SAVEPOINT w;"); !st) {
+    if (auto st = exec(control, "SAVEPOINT w"); !st) {
       w->result = st;
       continue;
     }
-    w->result = (*w->fn)(tx);
-    if (!w->result) exec(db_, "ROLLBACK TO w;");
-    exec(db_, "RELEASE w;");
+    {
+      Tx tx(db_, statements_.get());
+      w->result = (*w->fn)(tx);
+    }
+    if (!w->result) exec(control, "ROLLBACK TO w");
+    exec(control, "RELEASE w");
   }
-  if (auto st = exec(db_, "COMMIT;"); !st) {
+  if (auto st = exec(control, "COMMIT"); !st) {
     exec(db_, "ROLLBACK;");
     for (auto* w : batch) {
       if (w->result) w->result = st;
@@ -245,7 +268,8 @@ void Database::commit_batch(std::deque<PendingWrite*>& batch) {
 
 Status Database::read(const std::function<Status(Tx&)>& fn) {
   std::lock_guard lock(mutex_);
-  Tx tx(db_);
+  if (db_ == nullptr) return fail(Errc::unavailable, "database is closed");
+  Tx tx(db_, statements_.get());
   return fn(tx);
 }
 
@@ -288,10 +312,10 @@ Status Database::migrate() {
 }
 
 Status savepoint(Tx& tx, const std::function<Status()>& fn) {
-  if (auto st = exec(tx.handle(), "SAVEPOINT inner;"); !st) return st;
+  if (auto st = exec(tx, "SAVEPOINT inner"); !st) return st;
   Status result = fn();
-  if (!result) exec(tx.handle(), "ROLLBACK TO inner;");
-  if (auto st = exec(tx.handle(), "RELEASE inner;"); !st && result) return st;
+  if (!result) exec(tx, "ROLLBACK TO inner");
+  if (auto st = exec(tx, "RELEASE inner"); !st && result) return st;
   return result;
 }
 

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -25,16 +27,25 @@ struct OpenOptions {
   int busy_timeout_ms = 5000;
 };
 
+class StatementCache;
+
 // An open transaction (or, for Database::read, exclusive use of the connection). Stores take a
 // Tx& so that domain code can compose several changes into one atomic commit. Only storage/ code
-// can reach the underlying handle.
+// can reach the underlying handle and the connection's statement cache.
+// A Tx lives for one run of a write's callback (or one read) and is only used by the thread
+// running it, under the connection mutex.
 class Tx {
  public:
-  explicit Tx(sqlite3* db) : db_(db) {}
+  explicit Tx(sqlite3* db, StatementCache* statements = nullptr) : db_(db), statements_(statements) {}
+  Tx(const Tx&) = delete;
+  Tx& operator=(const Tx&) = delete;
+
   sqlite3* handle() const { return db_; }
+  StatementCache* statements() const { return statements_; }
 
  private:
   sqlite3* db_;
+  StatementCache* statements_;
 };
 
 class Database {
@@ -68,12 +79,21 @@ class Database {
   Status transaction(const std::function<Status(sqlite3*)>& fn);
   // The same for composed domain operations: every store call given this Tx joins the commit.
   // Group commit: writes that arrive while another commit is in progress are run together in
-  // one transaction, each inside its own SAVEPOINT (a failing one is rolled back alone), and
-  // all return only after that transaction's durable COMMIT. Durability per caller is the same
-  // as one transaction each; the fsync is shared.
+  // one transaction and all return only after that transaction's durable COMMIT. Durability per
+  // caller is the same as one transaction each; the fsync is shared.
+  // Each write runs inside its own SAVEPOINT: a failing one is rolled back alone.
   Status write(const std::function<Status(Tx&)>& fn);
   // Exclusive use of the connection without a transaction (consistent single statements).
   Status read(const std::function<Status(Tx&)>& fn);
+
+  // For tests and diagnostics: the statement cache's counters, and how many writes wait for
+  // the current commit.
+  struct Stats {
+    std::size_t statements_idle = 0;
+    std::uint64_t statements_compiled = 0;
+    std::size_t writes_waiting = 0;
+  };
+  Stats stats();
 
   // True when a trivial query succeeds (readiness probe).
   bool ping();
@@ -88,11 +108,12 @@ class Database {
     Status result;
     bool done = false;
   };
-  Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  Database(sqlite3* db, std::filesystem::path path);
   void commit_batch(std::deque<PendingWrite*>& batch);
 
   std::mutex mutex_;  // the connection
   sqlite3* db_;
+  std::unique_ptr<StatementCache> statements_;  // of db_; under mutex_
   std::filesystem::path path_;
 
   std::mutex queue_mutex_;  // group commit
