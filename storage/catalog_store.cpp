@@ -154,6 +154,7 @@ Status CatalogStore::upsert_product(const ProductRecord& p) {
 Result<bool> CatalogStore::insert_product(const ProductRecord& p) {
   bool inserted = false;
   auto st = db_.write([&](Tx& tx) -> Status {
+    inserted = false;  // Database::write may run this more than once
     auto existing = product(tx, p.sku);
     if (!existing) return std::unexpected(existing.error());
     if (existing->has_value()) return ok();
@@ -229,6 +230,7 @@ Result<std::int64_t> CatalogStore::count_products(Tx& tx, const ProductQuery& q)
 Result<bool> CatalogStore::delete_product(const std::string& sku) {
   bool deleted = false;
   auto st = db_.write([&](Tx& tx) -> Status {
+    deleted = false;  // Database::write may run this more than once
     Stmt s(tx, "DELETE FROM products WHERE sku = ?");
     s.bind(1, sku);
     if (auto r = s.run(); !r) return r;

@@ -229,10 +229,14 @@ Database::Stats Database::stats() {
       out.statements_idle = statements_->idle();
       out.statements_compiled = statements_->compiled();
     }
+    out.batch_replays = batch_replays_;
   }
-  std::lock_guard lock(queue_mutex_);
-  out.writes_waiting = queue_.size();
   return out;
+}
+
+std::size_t Database::writes_waiting() {
+  std::lock_guard lock(queue_mutex_);
+  return queue_.size();
 }
 
 void Database::commit_batch(std::deque<PendingWrite*>& batch) {
@@ -246,7 +250,43 @@ void Database::commit_batch(std::deque<PendingWrite*>& batch) {
     for (auto* w : batch) w->result = st;
     return;
   }
+  // Fast path: every write straight into the transaction. A savepoint per write would make
+  // SQLite copy (and SQLCipher encrypt) every page a write changes into the sub-journal, so
+  // savepoints are only used when a write actually fails.
+  const PendingWrite* failed = nullptr;
   for (auto* w : batch) {
+    Tx tx(db_, statements_.get());
+    w->result = (*w->fn)(tx);
+    if (!w->result) {
+      failed = w;
+      break;
+    }
+  }
+  if (failed == nullptr) {
+    if (auto st = exec(control, "COMMIT"); !st) {
+      exec(db_, "ROLLBACK;");
+      for (auto* w : batch) w->result = st;
+    }
+    return;
+  }
+  exec(db_, "ROLLBACK;");
+  if (batch.size() > 1) replay_with_savepoints(batch, failed);
+}
+
+// The failed write keeps its error and its changes are gone with the rollback; every other write
+// of the batch runs again (those before it for the second time), each inside its own SAVEPOINT,
+// so that a write failing now is rolled back alone.
+void Database::replay_with_savepoints(std::deque<PendingWrite*>& batch, const PendingWrite* failed) {
+  ++batch_replays_;
+  Tx control(db_, statements_.get());
+  if (auto st = exec(control, "BEGIN IMMEDIATE"); !st) {
+    for (auto* w : batch) {
+      if (w != failed) w->result = st;
+    }
+    return;
+  }
+  for (auto* w : batch) {
+    if (w == failed) continue;
     if (auto st = exec(control, "SAVEPOINT w"); !st) {
       w->result = st;
       continue;

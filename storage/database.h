@@ -81,19 +81,26 @@ class Database {
   // Group commit: writes that arrive while another commit is in progress are run together in
   // one transaction and all return only after that transaction's durable COMMIT. Durability per
   // caller is the same as one transaction each; the fsync is shared.
-  // Each write runs inside its own SAVEPOINT: a failing one is rolled back alone.
+  // A failing write (fn returns an error) is rolled back alone and the others commit: the batch
+  // first runs without savepoints; if a write fails, the transaction is rolled back and the
+  // batch's other writes run again, each inside its own SAVEPOINT. So `fn` may run more than
+  // once (the last run is the one that counts): it must set every out-parameter and flag it
+  // uses afresh on each run, and have no effects outside the transaction (no logging, no
+  // counters, no notifications) before the write has returned.
   Status write(const std::function<Status(Tx&)>& fn);
   // Exclusive use of the connection without a transaction (consistent single statements).
   Status read(const std::function<Status(Tx&)>& fn);
 
-  // For tests and diagnostics: the statement cache's counters, and how many writes wait for
-  // the current commit.
+  // For tests and diagnostics: the statement cache's counters, and how many batches were
+  // replayed with savepoints because a write failed. Waits for the connection.
   struct Stats {
     std::size_t statements_idle = 0;
     std::uint64_t statements_compiled = 0;
-    std::size_t writes_waiting = 0;
+    std::uint64_t batch_replays = 0;
   };
   Stats stats();
+  // How many writes are queued behind the commit in progress (never waits for the connection).
+  std::size_t writes_waiting();
 
   // True when a trivial query succeeds (readiness probe).
   bool ping();
@@ -110,10 +117,12 @@ class Database {
   };
   Database(sqlite3* db, std::filesystem::path path);
   void commit_batch(std::deque<PendingWrite*>& batch);
+  void replay_with_savepoints(std::deque<PendingWrite*>& batch, const PendingWrite* failed);
 
   std::mutex mutex_;  // the connection
   sqlite3* db_;
   std::unique_ptr<StatementCache> statements_;  // of db_; under mutex_
+  std::uint64_t batch_replays_ = 0;             // under mutex_
   std::filesystem::path path_;
 
   std::mutex queue_mutex_;  // group commit

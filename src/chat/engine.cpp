@@ -949,6 +949,7 @@ Result<std::vector<Reply>> Engine::handle(const Inbound& in) {
   if (auto st = validate_inbound(in); !st) return std::unexpected(st.error());
   std::vector<Reply> replies;
   auto st = db_.write([&](Tx& tx) -> Status {
+    replies.clear();  // Database::write may run this more than once
     auto h = handle(tx, in);
     if (!h) return std::unexpected(h.error());
     replies = std::move(h->replies);
