@@ -156,6 +156,17 @@ Result<std::unique_ptr<Database>> Database::open(const fs::path& file, const Sec
   return std::unique_ptr<Database>(new Database(raw_db, file));
 }
 
+Tx::~Tx() {
+  for (auto it = on_end_.rbegin(); it != on_end_.rend(); ++it) it->second();
+}
+
+void Tx::on_end(const void* owner, std::function<void()> fn) {
+  for (const auto& hook : on_end_) {
+    if (hook.first == owner) return;
+  }
+  on_end_.emplace_back(owner, std::move(fn));
+}
+
 Database::Database(sqlite3* db, std::filesystem::path path)
     : db_(db), statements_(std::make_unique<StatementCache>(db)), path_(std::move(path)) {}
 

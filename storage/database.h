@@ -13,6 +13,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "src/common/error.h"
 #include "src/common/secret.h"
@@ -33,19 +35,26 @@ class StatementCache;
 // Tx& so that domain code can compose several changes into one atomic commit. Only storage/ code
 // can reach the underlying handle and the connection's statement cache.
 // A Tx lives for one run of a write's callback (or one read) and is only used by the thread
-// running it, under the connection mutex.
+// running it, under the connection mutex. Layers above storage may keep state for the length of
+// one Tx (the vault's unwrapped subject key) and register on_end() to drop it.
 class Tx {
  public:
   explicit Tx(sqlite3* db, StatementCache* statements = nullptr) : db_(db), statements_(statements) {}
+  ~Tx();
   Tx(const Tx&) = delete;
   Tx& operator=(const Tx&) = delete;
 
   sqlite3* handle() const { return db_; }
   StatementCache* statements() const { return statements_; }
 
+  // Runs `fn` when this Tx ends (still under the connection mutex), once per `owner`: a further
+  // registration by the same owner is ignored. Hooks run in reverse order of registration.
+  void on_end(const void* owner, std::function<void()> fn);
+
  private:
   sqlite3* db_;
   StatementCache* statements_;
+  std::vector<std::pair<const void*, std::function<void()>>> on_end_;
 };
 
 class Database {

@@ -510,5 +510,15 @@ TEST_F(HubTest, AWebhookReplayedByTheGroupCommitCountsAndQueuesOnce) {
   EXPECT_EQ(wa_post(wa_body(json::array({tap("wamid.R1", "33612345678", "browse")}))).duplicates, 1);
 }
 
+TEST_F(HubTest, AWhatsAppMessageUnwrapsTheCustomersKeyOnce) {
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.K0", "33612345678", "hello")}))).processed, 1);
+  const auto before = world.w.vault->unwraps();
+  const std::size_t queued = rows().size();
+  // Opens the state, seals the new one, opens the address, seals every reply queued.
+  ASSERT_EQ(wa_post(wa_body(json::array({tap("wamid.K1", "33612345678", "browse")}))).processed, 1);
+  EXPECT_GT(rows().size(), queued);
+  EXPECT_EQ(world.w.vault->unwraps(), before + 1);
+}
+
 }  // namespace
 }  // namespace comptoir::channels

@@ -305,5 +305,15 @@ TEST_F(EngineTest, AMessageReplayedByTheGroupCommitTakesEffectOnce) {
   chat.run(me, {tap("checkout").Offers({"ful:pickup"}), tap("ful:pickup"), tap("confirm").Has("C-000001").Cart(0)});
 }
 
+TEST_F(EngineTest, AMessageUnwrapsTheCustomersKeyOnce) {
+  const std::string me = "wcs_one_unwrap_per_message";
+  chat.run(me, {say("hi")});
+  for (const auto& step : {tap("browse"), tap("add:BRD-BAGUETTE:1"), say("cart"), tap("checkout")}) {
+    const auto before = chat.w.vault->unwraps();
+    chat.run(me, {step});  // opens the sealed state, seals the new one
+    EXPECT_EQ(chat.w.vault->unwraps(), before + 1) << step.label();
+  }
+}
+
 }  // namespace
 }  // namespace comptoir::testing
