@@ -26,7 +26,7 @@ Status CartStore::set_quantity(Tx& tx, std::int64_t customer_id, const std::stri
   Stmt ins(tx, "INSERT OR IGNORE INTO cart_items (customer_id, sku, quantity, added_at) VALUES (?,?,?,?)");
   ins.bind(1, customer_id).bind(2, sku).bind(3, quantity).bind(4, at);
   if (auto st = ins.run(); !st) return st;
-  Stmt upd(tx, "UPDATE cart_items SET quantity = ? WHERE customer_id = ? AND sku = ?");
+  Stmt upd(tx, "UPDATE OR FAIL cart_items SET quantity = ? WHERE customer_id = ? AND sku = ?");
   upd.bind(1, quantity).bind(2, customer_id).bind(3, sku);
   return upd.run();
 }

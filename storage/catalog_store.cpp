@@ -244,14 +244,14 @@ Result<bool> CatalogStore::delete_product(const std::string& sku) {
 }
 
 Result<bool> CatalogStore::take_stock(Tx& tx, const std::string& sku, std::int64_t quantity) {
-  Stmt s(tx, "UPDATE products SET stock = stock - ? WHERE sku = ? AND active = 1 AND stock >= ?");
+  Stmt s(tx, "UPDATE OR FAIL products SET stock = stock - ? WHERE sku = ? AND active = 1 AND stock >= ?");
   s.bind(1, quantity).bind(2, sku).bind(3, quantity);
   if (auto r = s.run(); !r) return std::unexpected(r.error());
   return sqlite3_changes(tx.handle()) == 1;
 }
 
 Status CatalogStore::return_stock(Tx& tx, const std::string& sku, std::int64_t quantity) {
-  Stmt s(tx, "UPDATE products SET stock = stock + ? WHERE sku = ?");
+  Stmt s(tx, "UPDATE OR FAIL products SET stock = stock + ? WHERE sku = ?");
   s.bind(1, quantity).bind(2, sku);
   return s.run();
 }

@@ -64,13 +64,13 @@ Result<std::int64_t> CustomerStore::insert(Tx& tx, const CustomerRecord& c) {
 }
 
 Status CustomerStore::set_language(Tx& tx, std::int64_t id, const std::string& language) {
-  Stmt s(tx, "UPDATE customers SET language = ? WHERE id = ?");
+  Stmt s(tx, "UPDATE OR FAIL customers SET language = ? WHERE id = ?");
   s.bind(1, language).bind(2, id);
   return s.run();
 }
 
 Status CustomerStore::touch(Tx& tx, std::int64_t id, std::int64_t at) {
-  Stmt s(tx, "UPDATE customers SET last_active_at = ? WHERE id = ?");
+  Stmt s(tx, "UPDATE OR FAIL customers SET last_active_at = ? WHERE id = ?");
   s.bind(1, at).bind(2, id);
   return s.run();
 }
@@ -85,7 +85,14 @@ Result<std::optional<ConversationRecord>> CustomerStore::conversation(Tx& tx, st
 }
 
 Status CustomerStore::save_conversation(Tx& tx, std::int64_t customer_id, const ConversationRecord& c) {
-  Stmt s(tx, "INSERT OR REPLACE INTO conversations (customer_id, state, updated_at) VALUES (?,?,?)");
+  // An UPDATE, else an INSERT, rather than INSERT OR REPLACE: same result, but a REPLACE (like
+  // any UPDATE that may abort half-way) makes SQLite open a statement journal, i.e. copy and
+  // encrypt the page first. Single-row UPDATE OR FAIL statements need none (see sqlite.h).
+  Stmt u(tx, "UPDATE OR FAIL conversations SET state = ?, updated_at = ? WHERE customer_id = ?");
+  u.bind_blob(1, c.state_sealed).bind(2, c.updated_at).bind(3, customer_id);
+  if (auto st = u.run(); !st) return st;
+  if (sqlite3_changes(tx.handle()) > 0) return ok();
+  Stmt s(tx, "INSERT INTO conversations (customer_id, state, updated_at) VALUES (?,?,?)");
   s.bind(1, customer_id).bind_blob(2, c.state_sealed).bind(3, c.updated_at);
   return s.run();
 }

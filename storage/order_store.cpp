@@ -80,7 +80,7 @@ Result<OrderRecord> OrderStore::insert(Tx& tx, OrderRecord o) {
   if (auto st = s.run(); !st) return std::unexpected(st.error());
   o.id = sqlite3_last_insert_rowid(db);
   o.number = format_order_number(o.id);
-  Stmt num(tx, "UPDATE orders SET number = ? WHERE id = ?");
+  Stmt num(tx, "UPDATE OR FAIL orders SET number = ? WHERE id = ?");
   num.bind(1, o.number).bind(2, o.id);
   if (auto st = num.run(); !st) return std::unexpected(st.error());
   int line_no = 0;
@@ -160,14 +160,14 @@ Result<std::vector<OrderRecord>> OrderStore::list(const OrderQuery& q) {
 }
 
 Status OrderStore::set_status(Tx& tx, std::int64_t id, const std::string& status, std::int64_t at) {
-  Stmt s(tx, "UPDATE orders SET status = ?, updated_at = ? WHERE id = ?");
+  Stmt s(tx, "UPDATE OR FAIL orders SET status = ?, updated_at = ? WHERE id = ?");
   s.bind(1, status).bind(2, at).bind(3, id);
   return s.run();
 }
 
 Status OrderStore::set_delivery(Tx& tx, std::int64_t id, const std::vector<std::uint8_t>& name_sealed,
                                 const std::vector<std::uint8_t>& address_sealed, std::int64_t at) {
-  Stmt s(tx, "UPDATE orders SET recipient_name_sealed = ?, delivery_address_sealed = ?, updated_at = ? WHERE id = ?");
+  Stmt s(tx, "UPDATE OR FAIL orders SET recipient_name_sealed = ?, delivery_address_sealed = ?, updated_at = ? WHERE id = ?");
   bind_optional_blob(s, 1, name_sealed);
   bind_optional_blob(s, 2, address_sealed);
   s.bind(3, at).bind(4, id);

@@ -78,7 +78,7 @@ Result<std::vector<OutboxRecord>> OutboxStore::due(std::int64_t now, int limit) 
 Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& external_id, std::int64_t at) {
   // The body is personal data: drop it as soon as the platform has the message.
   Stmt s(tx,
-         "UPDATE outbox SET status = 'sent', body_sealed = NULL, external_id = ?, attempts = attempts + 1,"
+         "UPDATE OR FAIL outbox SET status = 'sent', body_sealed = NULL, external_id = ?, attempts = attempts + 1,"
          " last_error = NULL, updated_at = ? WHERE id = ? AND status = 'pending'");
   if (external_id.empty()) s.bind_null(1);
   else s.bind(1, external_id);
@@ -89,7 +89,7 @@ Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& extern
 Status OutboxStore::mark_retry(Tx& tx, std::int64_t id, std::int64_t next_attempt_at, const std::string& error,
                                std::int64_t at) {
   Stmt s(tx,
-         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ?"
+         "UPDATE OR FAIL outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ?"
          " WHERE id = ? AND status = 'pending'");
   s.bind(1, next_attempt_at).bind(2, error).bind(3, at).bind(4, id);
   return s.run();
@@ -97,7 +97,7 @@ Status OutboxStore::mark_retry(Tx& tx, std::int64_t id, std::int64_t next_attemp
 
 Status OutboxStore::mark_failed(Tx& tx, std::int64_t id, const std::string& error, std::int64_t at) {
   Stmt s(tx,
-         "UPDATE outbox SET status = 'failed', body_sealed = NULL, attempts = attempts + 1, last_error = ?,"
+         "UPDATE OR FAIL outbox SET status = 'failed', body_sealed = NULL, attempts = attempts + 1, last_error = ?,"
          " updated_at = ? WHERE id = ? AND status = 'pending'");
   s.bind(1, error).bind(2, at).bind(3, id);
   return s.run();
@@ -115,7 +115,7 @@ Result<bool> OutboxStore::apply_status(Tx& tx, const std::string& channel, const
   if (current == "failed") return true;  // final
   const bool to_failed = status == "failed";
   if (!to_failed && rank(status) <= rank(current)) return true;  // late or repeated: keep the furthest state
-  Stmt u(tx, "UPDATE outbox SET status = ?, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,"
+  Stmt u(tx, "UPDATE OR FAIL outbox SET status = ?, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,"
                       " body_sealed = NULL, updated_at = ? WHERE id = ?");
   u.bind(1, status).bind(2, error).bind(3, error).bind(4, at).bind(5, id);
   if (auto st = u.run(); !st) return std::unexpected(st.error());
@@ -182,7 +182,7 @@ Result<std::optional<OutboxRecord>> OutboxStore::by_id(std::int64_t id) {
 
 Status OutboxStore::set_last_inbound(Tx& tx, std::int64_t customer_id, std::int64_t at) {
   Stmt s(tx,
-         "UPDATE customers SET last_inbound_at = ? WHERE id = ? AND (last_inbound_at IS NULL OR last_inbound_at < ?)");
+         "UPDATE OR FAIL customers SET last_inbound_at = ? WHERE id = ? AND (last_inbound_at IS NULL OR last_inbound_at < ?)");
   s.bind(1, at).bind(2, customer_id).bind(3, at);
   return s.run();
 }

@@ -113,6 +113,13 @@ class Stmt {
   int bind_rc_ = SQLITE_OK;
 };
 
+// Single-row UPDATEs on the hot path are written UPDATE OR FAIL. Inside a transaction, SQLite
+// gives every UPDATE that may abort half-way (any NOT NULL or CHECK column) a statement journal:
+// each page it changes is first copied to the sub-journal, and SQLCipher encrypts that copy.
+// For a statement that changes one row, FAIL and the default ABORT are the same (the constraints
+// are checked before the row is written, so there is nothing to undo), and FAIL needs no
+// statement journal. Multi-row UPDATEs keep the default.
+
 // Runs one or more statements without results.
 Status exec(sqlite3* db, std::string_view sql);
 // Runs one statement without results through the transaction's statement cache.

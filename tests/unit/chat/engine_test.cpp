@@ -315,5 +315,18 @@ TEST_F(EngineTest, AMessageUnwrapsTheCustomersKeyOnce) {
   }
 }
 
+TEST_F(EngineTest, TheActivityTimeIsKeptToTheMinute) {
+  const std::string me = "wcs_activity_to_the_minute";
+  chat.run(me, {say("hi")});
+  const auto first = chat.customer(me);
+  ASSERT_TRUE(first.has_value());
+  chat.w.clock.advance(std::chrono::seconds(59));
+  chat.run(me, {tap("browse")});
+  EXPECT_EQ(chat.customer(me)->last_active_at, first->last_active_at) << "written again within the minute";
+  chat.w.clock.advance(std::chrono::seconds(1));
+  chat.run(me, {tap("menu")});
+  EXPECT_EQ(chat.customer(me)->last_active_at, first->last_active_at + 60);
+}
+
 }  // namespace
 }  // namespace comptoir::testing
