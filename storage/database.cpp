@@ -207,13 +207,15 @@ bool Database::ping() {
 
 Status Database::write(const std::function<Status(Tx&)>& fn) {
   constexpr std::size_t kMaxBatch = 64;
-  PendingWrite me{&fn, ok(), false};
+  PendingWrite me;
+  me.fn = &fn;
   std::unique_lock lock(queue_mutex_);
   queue_.push_back(&me);
   for (;;) {
     if (me.done) return me.result;
     if (!leader_active_) {
-      // Lead: take everything queued so far (this write included) and commit it together.
+      // Lead: take everything queued so far (oldest first, this write included unless more
+      // than a batch is waiting) and commit it together.
       leader_active_ = true;
       std::deque<PendingWrite*> batch;
       while (!queue_.empty() && batch.size() < kMaxBatch) {
@@ -223,12 +225,19 @@ Status Database::write(const std::function<Status(Tx&)>& fn) {
       lock.unlock();
       commit_batch(batch);
       lock.lock();
-      for (auto* w : batch) w->done = true;
+      // Wake exactly the writers of this batch (each waits on its own condition variable, so a
+      // commit does not wake every writer queued behind it), then hand the lead to the oldest
+      // waiting writer. Notified under the lock: a writer's PendingWrite is gone once it returns.
+      for (auto* w : batch) {
+        w->done = true;
+        if (w != &me) w->cv.notify_one();
+      }
       leader_active_ = false;
-      queue_cv_.notify_all();
-      continue;
+      if (!me.done) continue;  // more than a batch was queued before this write: lead again
+      if (!queue_.empty()) queue_.front()->cv.notify_one();
+      return me.result;
     }
-    queue_cv_.wait(lock);
+    me.cv.wait(lock);
   }
 }
 

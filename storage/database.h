@@ -120,9 +120,10 @@ class Database {
 
  private:
   struct PendingWrite {
-    const std::function<Status(Tx&)>* fn;
-    Status result;
-    bool done = false;
+    const std::function<Status(Tx&)>* fn = nullptr;
+    Status result = ok();
+    bool done = false;               // under queue_mutex_
+    std::condition_variable cv;      // signalled when done, or to take the lead
   };
   Database(sqlite3* db, std::filesystem::path path);
   void commit_batch(std::deque<PendingWrite*>& batch);
@@ -135,7 +136,6 @@ class Database {
   std::filesystem::path path_;
 
   std::mutex queue_mutex_;  // group commit
-  std::condition_variable queue_cv_;
   std::deque<PendingWrite*> queue_;
   bool leader_active_ = false;
 };
