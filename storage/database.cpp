@@ -156,6 +156,10 @@ Result<std::unique_ptr<Database>> Database::open(const fs::path& file, const Sec
   return std::unique_ptr<Database>(new Database(raw_db, file));
 }
 
+Tx::Tx(sqlite3* db, ConnectionState* connection) : db_(db), connection_(connection) {
+  if (connection_ != nullptr) serial_ = ++connection_->tx_serial;
+}
+
 Tx::~Tx() {
   for (auto it = on_end_.rbegin(); it != on_end_.rend(); ++it) it->second();
 }
@@ -168,7 +172,15 @@ void Tx::on_end(const void* owner, std::function<void()> fn) {
 }
 
 Database::Database(sqlite3* db, std::filesystem::path path)
-    : db_(db), statements_(std::make_unique<StatementCache>(db)), path_(std::move(path)) {}
+    : db_(db), connection_(std::make_unique<ConnectionState>(db)), path_(std::move(path)) {}
+
+void Database::rolled_back() {
+  if (connection_) ++connection_->rollbacks;
+}
+
+void Database::raw_access() {
+  if (connection_) ++connection_->catalog_changes;
+}
 
 Database::~Database() { close(); }
 
@@ -177,7 +189,7 @@ void Database::close() {
   if (db_ == nullptr) return;
   // Every compiled statement must be finalized first, or sqlite3_close_v2 would leave a zombie
   // connection behind (memory, file handles, and the -wal/-shm files never removed).
-  statements_.reset();
+  connection_.reset();
   // Fold the WAL back into the main file so a stopped data dir is one self-contained file.
   sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   sqlite3_close_v2(db_);
@@ -187,13 +199,16 @@ void Database::close() {
 Status Database::transaction(const std::function<Status(sqlite3*)>& fn) {
   std::lock_guard lock(mutex_);
   if (auto st = exec(db_, "BEGIN IMMEDIATE;"); !st) return st;
+  raw_access();
   Status result = fn(db_);
   if (!result) {
     exec(db_, "ROLLBACK;");
+    rolled_back();
     return result;
   }
   if (auto st = exec(db_, "COMMIT;"); !st) {
     exec(db_, "ROLLBACK;");
+    rolled_back();
     return st;
   }
   return ok();
@@ -245,9 +260,9 @@ Database::Stats Database::stats() {
   Stats out;
   {
     std::lock_guard lock(mutex_);
-    if (statements_) {
-      out.statements_idle = statements_->idle();
-      out.statements_compiled = statements_->compiled();
+    if (connection_) {
+      out.statements_idle = connection_->statements.idle();
+      out.statements_compiled = connection_->statements.compiled();
     }
     out.batch_replays = batch_replays_;
   }
@@ -265,7 +280,7 @@ void Database::commit_batch(std::deque<PendingWrite*>& batch) {
     for (auto* w : batch) w->result = fail(Errc::unavailable, "database is closed");
     return;
   }
-  Tx control(db_, statements_.get());
+  Tx control(db_, connection_.get());
   if (auto st = exec(control, "BEGIN IMMEDIATE"); !st) {
     for (auto* w : batch) w->result = st;
     return;
@@ -275,7 +290,7 @@ void Database::commit_batch(std::deque<PendingWrite*>& batch) {
   // savepoints are only used when a write actually fails.
   const PendingWrite* failed = nullptr;
   for (auto* w : batch) {
-    Tx tx(db_, statements_.get());
+    Tx tx(db_, connection_.get());
     w->result = (*w->fn)(tx);
     if (!w->result) {
       failed = w;
@@ -285,11 +300,13 @@ void Database::commit_batch(std::deque<PendingWrite*>& batch) {
   if (failed == nullptr) {
     if (auto st = exec(control, "COMMIT"); !st) {
       exec(db_, "ROLLBACK;");
+      rolled_back();
       for (auto* w : batch) w->result = st;
     }
     return;
   }
   exec(db_, "ROLLBACK;");
+  rolled_back();
   if (batch.size() > 1) replay_with_savepoints(batch, failed);
 }
 
@@ -298,7 +315,7 @@ void Database::commit_batch(std::deque<PendingWrite*>& batch) {
 // so that a write failing now is rolled back alone.
 void Database::replay_with_savepoints(std::deque<PendingWrite*>& batch, const PendingWrite* failed) {
   ++batch_replays_;
-  Tx control(db_, statements_.get());
+  Tx control(db_, connection_.get());
   if (auto st = exec(control, "BEGIN IMMEDIATE"); !st) {
     for (auto* w : batch) {
       if (w != failed) w->result = st;
@@ -312,14 +329,18 @@ void Database::replay_with_savepoints(std::deque<PendingWrite*>& batch, const Pe
       continue;
     }
     {
-      Tx tx(db_, statements_.get());
+      Tx tx(db_, connection_.get());
       w->result = (*w->fn)(tx);
     }
-    if (!w->result) exec(control, "ROLLBACK TO w");
+    if (!w->result) {
+      exec(control, "ROLLBACK TO w");
+      rolled_back();
+    }
     exec(control, "RELEASE w");
   }
   if (auto st = exec(control, "COMMIT"); !st) {
     exec(db_, "ROLLBACK;");
+    rolled_back();
     for (auto* w : batch) {
       if (w->result) w->result = st;
     }
@@ -329,7 +350,7 @@ void Database::replay_with_savepoints(std::deque<PendingWrite*>& batch, const Pe
 Status Database::read(const std::function<Status(Tx&)>& fn) {
   std::lock_guard lock(mutex_);
   if (db_ == nullptr) return fail(Errc::unavailable, "database is closed");
-  Tx tx(db_, statements_.get());
+  Tx tx(db_, connection_.get());
   return fn(tx);
 }
 
@@ -374,7 +395,10 @@ Status Database::migrate() {
 Status savepoint(Tx& tx, const std::function<Status()>& fn) {
   if (auto st = exec(tx, "SAVEPOINT inner"); !st) return st;
   Status result = fn();
-  if (!result) exec(tx, "ROLLBACK TO inner");
+  if (!result) {
+    exec(tx, "ROLLBACK TO inner");
+    if (tx.connection() != nullptr) ++tx.connection()->rollbacks;
+  }
   if (auto st = exec(tx, "RELEASE inner"); !st && result) return st;
   return result;
 }

@@ -29,23 +29,25 @@ struct OpenOptions {
   int busy_timeout_ms = 5000;
 };
 
-class StatementCache;
+struct ConnectionState;
 
 // An open transaction (or, for Database::read, exclusive use of the connection). Stores take a
 // Tx& so that domain code can compose several changes into one atomic commit. Only storage/ code
-// can reach the underlying handle and the connection's statement cache.
+// can reach the underlying handle and the connection's state (statement cache, catalog snapshot).
 // A Tx lives for one run of a write's callback (or one read) and is only used by the thread
 // running it, under the connection mutex. Layers above storage may keep state for the length of
 // one Tx (the vault's unwrapped subject key) and register on_end() to drop it.
 class Tx {
  public:
-  explicit Tx(sqlite3* db, StatementCache* statements = nullptr) : db_(db), statements_(statements) {}
+  explicit Tx(sqlite3* db, ConnectionState* connection = nullptr);
   ~Tx();
   Tx(const Tx&) = delete;
   Tx& operator=(const Tx&) = delete;
 
   sqlite3* handle() const { return db_; }
-  StatementCache* statements() const { return statements_; }
+  ConnectionState* connection() const { return connection_; }
+  // Unique per Tx of one connection (0 without connection state).
+  std::uint64_t serial() const { return serial_; }
 
   // Runs `fn` when this Tx ends (still under the connection mutex), once per `owner`: a further
   // registration by the same owner is ignored. Hooks run in reverse order of registration.
@@ -53,7 +55,8 @@ class Tx {
 
  private:
   sqlite3* db_;
-  StatementCache* statements_;
+  ConnectionState* connection_;
+  std::uint64_t serial_ = 0;
   std::vector<std::pair<const void*, std::function<void()>>> on_end_;
 };
 
@@ -78,13 +81,16 @@ class Database {
   int schema_version();
   int latest_schema_version() const;
 
-  // Runs `fn` with exclusive use of the connection.
+  // Runs `fn` with exclusive use of the connection. What `fn` changes bypasses the stores, so
+  // the catalog snapshot (see storage/catalog_store.h) is rebuilt afterwards.
   template <class F>
   auto run(F&& fn) {
     std::lock_guard lock(mutex_);
+    raw_access();
     return fn(db_);
   }
-  // Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back if `fn` returns an error.
+  // Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back if `fn` returns an error. As with
+  // run(), the catalog snapshot is rebuilt afterwards.
   Status transaction(const std::function<Status(sqlite3*)>& fn);
   // The same for composed domain operations: every store call given this Tx joins the commit.
   // Group commit: writes that arrive while another commit is in progress are run together in
@@ -128,10 +134,12 @@ class Database {
   Database(sqlite3* db, std::filesystem::path path);
   void commit_batch(std::deque<PendingWrite*>& batch);
   void replay_with_savepoints(std::deque<PendingWrite*>& batch, const PendingWrite* failed);
+  void rolled_back();  // under mutex_: state derived from the database may hold undone changes
+  void raw_access();   // under mutex_: the database may have changed behind the stores' backs
 
   std::mutex mutex_;  // the connection
   sqlite3* db_;
-  std::unique_ptr<StatementCache> statements_;  // of db_; under mutex_
+  std::unique_ptr<ConnectionState> connection_;  // of db_; under mutex_
   std::uint64_t batch_replays_ = 0;             // under mutex_
   std::filesystem::path path_;
 

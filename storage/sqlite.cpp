@@ -96,7 +96,8 @@ std::size_t StatementCache::idle() const {
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) { prepare(sql); }
 
-Stmt::Stmt(Tx& tx, std::string_view sql) : db_(tx.handle()), cache_(tx.statements()) {
+Stmt::Stmt(Tx& tx, std::string_view sql)
+    : db_(tx.handle()), cache_(tx.connection() != nullptr ? &tx.connection()->statements : nullptr) {
   if (cache_ == nullptr) {
     prepare(sql);
     return;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -66,6 +67,24 @@ class StatementCache {
   std::unordered_map<std::string, Slot, Hash, std::equal_to<>> slots_;
   std::uint64_t compiled_ = 0;
   std::size_t in_use_ = 0;
+};
+
+struct CatalogSnapshot;  // storage/catalog_store.cpp
+
+// What a Database keeps about its connection between transactions. Used only under the
+// connection mutex (through a Tx, or by Database itself).
+struct ConnectionState {
+  explicit ConnectionState(sqlite3* db) : statements(db) {}
+  StatementCache statements;
+  std::uint64_t tx_serial = 0;        // the last Tx::serial() handed out
+  // Anything derived from the database's content and kept across transactions must be
+  // dropped when either counter moves: `rollbacks` when changes were undone (ROLLBACK, ROLLBACK
+  // TO), `catalog_changes` when the catalog was written (by CatalogStore, or by raw access
+  // through Database::run/transaction, e.g. migrations).
+  std::uint64_t rollbacks = 0;
+  std::uint64_t catalog_changes = 0;
+  std::shared_ptr<const CatalogSnapshot> catalog;
+  std::uint64_t catalog_checked_in = 0;  // Tx serial in which `catalog` was last found current
 };
 
 class Stmt {
