@@ -64,8 +64,15 @@ std::vector<std::uint8_t> field_associated_data(std::string_view subject_id, con
 }
 
 Vault::Vault(storage::SubjectKeyStore& store, const SecretBytes& wrapping_key, const Clock& clock)
-    : store_(store), wrapping_key_(SecretBytes::copy_of(wrapping_key.span())), clock_(clock) {
+    : store_(store), wrapping_key_(SecretBytes::copy_of(wrapping_key.span())), clock_(clock), key_(32) {
   ensure_sodium();
+}
+
+void Vault::forget_key() {
+  sodium_memzero(key_.data(), key_.size());
+  key_tx_ = nullptr;
+  key_subject_.clear();
+  key_wrapped_.clear();
 }
 
 storage::Database& Vault::database() { return store_.database(); }
@@ -99,10 +106,12 @@ Result<std::string> Vault::create_subject() {
   return out;
 }
 
-Result<SecretBytes> Vault::subject_key(storage::Tx& tx, const std::string& subject_id) {
+Result<const std::uint8_t*> Vault::subject_key(storage::Tx& tx, const std::string& subject_id) {
+  // Read every time, so that a shredded or replaced key is noticed even within a transaction.
   auto row = store_.find(tx, subject_id);
   if (!row) return std::unexpected(row.error());
   if (!row->has_value()) {
+    if (key_subject_ == subject_id) forget_key();
     auto shredded = store_.is_shredded(tx, subject_id);
     if (!shredded) return std::unexpected(shredded.error());
     if (*shredded) return fail(Errc::gone, "the subject's key was shredded");
@@ -110,11 +119,18 @@ Result<SecretBytes> Vault::subject_key(storage::Tx& tx, const std::string& subje
   }
   const auto& wrapped = (*row)->wrapped_key;
   if (wrapped.size() != kOverhead + 32) return fail(Errc::corrupt, "stored subject key has the wrong size");
-  SecretBytes key(32);
-  if (!open_with(wrapping_key_.data(), key_associated_data(subject_id), wrapped, key.data())) {
+  if (key_tx_ == &tx && key_subject_ == subject_id && key_wrapped_ == wrapped) return key_.data();
+  forget_key();
+  ++unwraps_;
+  if (!open_with(wrapping_key_.data(), key_associated_data(subject_id), wrapped, key_.data())) {
+    forget_key();
     return fail(Errc::corrupt, "stored subject key does not open with this key-wrapping key");
   }
-  return key;
+  key_tx_ = &tx;
+  key_subject_ = subject_id;
+  key_wrapped_ = wrapped;
+  tx.on_end(this, [this] { forget_key(); });
+  return key_.data();
 }
 
 Result<std::vector<std::uint8_t>> Vault::seal(storage::Tx& tx, const std::string& subject_id,
@@ -125,7 +141,7 @@ Result<std::vector<std::uint8_t>> Vault::seal(storage::Tx& tx, const std::string
   if (plaintext.size() > kMaxPlaintext) return fail(Errc::invalid_argument, "field is too large to seal");
   auto key = subject_key(tx, subject_id);
   if (!key) return std::unexpected(key.error());
-  return seal_with(key->data(), field_associated_data(subject_id, place), as_bytes(plaintext));
+  return seal_with(*key, field_associated_data(subject_id, place), as_bytes(plaintext));
 }
 
 Result<std::vector<std::uint8_t>> Vault::seal(const std::string& subject_id, const FieldPlace& place,
@@ -147,7 +163,7 @@ Result<std::string> Vault::open(storage::Tx& tx, const std::string& subject_id, 
   auto key = subject_key(tx, subject_id);
   if (!key) return std::unexpected(key.error());
   std::string out(envelope.size() - kOverhead, '\0');
-  if (!open_with(key->data(), field_associated_data(subject_id, place), envelope,
+  if (!open_with(*key, field_associated_data(subject_id, place), envelope,
                  reinterpret_cast<std::uint8_t*>(out.data()))) {
     return fail(Errc::crypto, "sealed field failed authentication (altered, moved or foreign)");
   }
@@ -183,11 +199,19 @@ Result<std::int64_t> rewrap_subject_keys(storage::Tx& tx, storage::SubjectKeySto
 }
 
 Result<bool> Vault::shred(storage::Tx& tx, const std::string& subject_id) {
+  if (key_subject_ == subject_id) forget_key();
   return store_.shred(tx, subject_id, unix_seconds(clock_.now()));
 }
 
 Result<bool> Vault::shred(const std::string& subject_id) {
-  return store_.shred(subject_id, unix_seconds(clock_.now()));
+  Result<bool> out = false;
+  auto st = database().write([&](storage::Tx& tx) -> Status {
+    out = shred(tx, subject_id);
+    if (!out) return std::unexpected(out.error());
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return out;
 }
 
 }  // namespace comptoir::privacy

@@ -4,7 +4,13 @@
 // key and associated data naming its place (subject, table, column, row), so a ciphertext moved
 // to another row, column or person does not open. Shredding deletes the wrapped key: every
 // field sealed under it becomes unreadable for good (Errc::gone).
-// Thread-safe: all state is in the database.
+// Thread-safe: all lasting state is in the database. Within one transaction (one storage::Tx) the
+// subject key last unwrapped is kept in guarded memory (sodium_malloc, allocated once) and used
+// again for the same subject, so a message that opens and seals several fields of one customer
+// unwraps the key once. It is zeroed when the Tx ends and never used in another Tx. The wrapped
+// key is still read each time, so a key shredded by any path in the same transaction is never
+// used; shred() also forgets it. (Every Tx runs under its database's connection mutex, which
+// therefore also guards this cache.)
 //
 // Envelope format (version 1): 0x01 | nonce (24 bytes) | ciphertext | tag (16 bytes).
 #pragma once
@@ -55,13 +61,26 @@ class Vault {
   static constexpr std::size_t kOverhead = 1 + 24 + 16;
   static constexpr std::size_t kMaxPlaintext = 1u << 20;
 
+  // For tests: how many subject keys were unwrapped so far, and whether an unwrapped key is held
+  // now (only ever while a transaction is running). Call only while no transaction runs.
+  std::uint64_t unwraps() const { return unwraps_; }
+  bool holds_key() const { return key_tx_ != nullptr; }
+
  private:
-  Result<SecretBytes> subject_key(storage::Tx& tx, const std::string& subject_id);
+  // The subject's data key, in the cache above; valid until the next call or the end of `tx`.
+  Result<const std::uint8_t*> subject_key(storage::Tx& tx, const std::string& subject_id);
+  void forget_key();
   storage::Database& database();
 
   storage::SubjectKeyStore& store_;
   SecretBytes wrapping_key_;
   const Clock& clock_;
+  // The per-transaction key cache (see above).
+  SecretBytes key_;                          // 32 bytes, allocated once
+  const storage::Tx* key_tx_ = nullptr;      // the Tx it belongs to; nullptr when empty
+  std::string key_subject_;
+  std::vector<std::uint8_t> key_wrapped_;    // the wrapped form it was unwrapped from
+  std::uint64_t unwraps_ = 0;
 };
 
 // Rewraps every stored subject key from the key-wrapping key `from` to `to`, inside `tx`: each

@@ -1,15 +1,29 @@
 #include "storage/catalog_store.h"
 
+#include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "storage/sqlite.h"
 
 namespace comptoir::storage {
 
+// The whole catalog as of the last change, kept by the connection (ConnectionState::catalog) so
+// that the chat's catalog reads - categories, product pages, product names for every cart line -
+// do not run ~20 statements per message. Stock is not taken from it: stock changes with every
+// order and is always read from the table. Immutable once built.
+struct CatalogSnapshot {
+  std::vector<CategoryRecord> categories;     // ORDER BY position, id; names ORDER BY lang
+  std::vector<ProductRecord> products;        // ORDER BY category, position, sku; texts ORDER BY lang
+  std::unordered_map<std::string, std::size_t> by_sku;
+  std::uint64_t catalog_changes = 0, rollbacks = 0;  // ConnectionState counters when built
+  std::int64_t data_version = 0;                     // PRAGMA data_version when built
+};
+
 namespace {
 
-Status load_texts(sqlite3* db, ProductRecord& p) {
-  Stmt s(db, "SELECT lang, name, description FROM product_texts WHERE sku = ? ORDER BY lang");
+Status load_texts(Tx& tx, ProductRecord& p) {
+  Stmt s(tx, "SELECT lang, name, description FROM product_texts WHERE sku = ? ORDER BY lang");
   s.bind(1, p.sku);
   for (;;) {
     auto row = s.step();
@@ -68,21 +82,111 @@ void bind_query(Stmt& s, const ProductQuery& q) {
   }
 }
 
+// Every write to the catalog tables goes through here first.
+void catalog_written(Tx& tx) {
+  if (ConnectionState* c = tx.connection()) ++c->catalog_changes;
+}
+
+Result<std::int64_t> single_int(Tx& tx, std::string_view sql) {
+  Stmt s(tx, sql);
+  auto row = s.step();
+  if (!row) return std::unexpected(row.error());
+  return s.int64(0);
+}
+
+Result<std::shared_ptr<const CatalogSnapshot>> build_snapshot(Tx& tx) {
+  auto snap = std::make_shared<CatalogSnapshot>();
+  {
+    Stmt s(tx, "SELECT id, position FROM categories ORDER BY position, id");
+    for (;;) {
+      auto row = s.step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      snap->categories.push_back({s.text(0), static_cast<int>(s.int64(1)), {}});
+    }
+  }
+  {
+    std::unordered_map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < snap->categories.size(); ++i) index.emplace(snap->categories[i].id, i);
+    Stmt n(tx, "SELECT category_id, lang, name FROM category_names ORDER BY category_id, lang");
+    for (;;) {
+      auto row = n.step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      auto it = index.find(n.text(0));
+      if (it != index.end()) snap->categories[it->second].names.push_back({n.text(1), n.text(2), {}});
+    }
+  }
+  {
+    Stmt s(tx, std::string("SELECT ") + kProductColumns + " FROM products ORDER BY category, position, sku");
+    for (;;) {
+      auto row = s.step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      snap->by_sku.emplace(s.text(0), snap->products.size());
+      snap->products.push_back(read_product(s));
+    }
+  }
+  {
+    Stmt t(tx, "SELECT sku, lang, name, description FROM product_texts ORDER BY sku, lang");
+    for (;;) {
+      auto row = t.step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      auto it = snap->by_sku.find(t.text(0));
+      if (it != snap->by_sku.end()) snap->products[it->second].texts.push_back({t.text(1), t.text(2), t.text(3)});
+    }
+  }
+  return std::shared_ptr<const CatalogSnapshot>(std::move(snap));
+}
+
+// The connection's snapshot, rebuilt when the catalog was written, a change was rolled back, or
+// another connection committed (PRAGMA data_version, asked once per Tx). nullptr when the Tx
+// has no connection state.
+Result<std::shared_ptr<const CatalogSnapshot>> snapshot(Tx& tx) {
+  ConnectionState* c = tx.connection();
+  if (c == nullptr) return std::shared_ptr<const CatalogSnapshot>();
+  const auto& cur = c->catalog;
+  const bool same_state = cur && cur->catalog_changes == c->catalog_changes && cur->rollbacks == c->rollbacks;
+  if (same_state && c->catalog_checked_in == tx.serial()) return cur;
+  auto version = single_int(tx, "PRAGMA data_version");
+  if (!version) return std::unexpected(version.error());
+  if (!same_state || cur->data_version != *version) {
+    const std::uint64_t changes = c->catalog_changes, rollbacks = c->rollbacks;
+    auto built = build_snapshot(tx);
+    if (!built) return std::unexpected(built.error());
+    auto fresh = std::const_pointer_cast<CatalogSnapshot>(*built);
+    fresh->catalog_changes = changes;
+    fresh->rollbacks = rollbacks;
+    fresh->data_version = *version;
+    c->catalog = std::move(fresh);
+  }
+  c->catalog_checked_in = tx.serial();
+  return c->catalog;
+}
+
+bool matches(const ProductRecord& p, const ProductQuery& q) {
+  if (q.category && p.category != *q.category) return false;
+  if (q.active_only && !p.active) return false;
+  if (q.inactive_only && p.active) return false;
+  return true;
+}
+
 }  // namespace
 
 Status CatalogStore::upsert_category(Tx& tx, const CategoryRecord& c) {
-  sqlite3* db = tx.handle();
-  Stmt ins(db, "INSERT OR IGNORE INTO categories (id, position) VALUES (?, ?)");
+  catalog_written(tx);
+  Stmt ins(tx, "INSERT OR IGNORE INTO categories (id, position) VALUES (?, ?)");
   ins.bind(1, c.id).bind(2, std::int64_t{c.position});
   if (auto st = ins.run(); !st) return st;
-  Stmt upd(db, "UPDATE categories SET position = ? WHERE id = ?");
+  Stmt upd(tx, "UPDATE categories SET position = ? WHERE id = ?");
   upd.bind(1, std::int64_t{c.position}).bind(2, c.id);
   if (auto st = upd.run(); !st) return st;
-  Stmt del(db, "DELETE FROM category_names WHERE category_id = ?");
+  Stmt del(tx, "DELETE FROM category_names WHERE category_id = ?");
   del.bind(1, c.id);
   if (auto st = del.run(); !st) return st;
   for (const auto& n : c.names) {
-    Stmt name(db, "INSERT INTO category_names (category_id, lang, name) VALUES (?, ?, ?)");
+    Stmt name(tx, "INSERT INTO category_names (category_id, lang, name) VALUES (?, ?, ?)");
     name.bind(1, c.id).bind(2, n.lang).bind(3, n.name);
     if (auto st = name.run(); !st) return st;
   }
@@ -90,9 +194,11 @@ Status CatalogStore::upsert_category(Tx& tx, const CategoryRecord& c) {
 }
 
 Result<std::vector<CategoryRecord>> CatalogStore::categories(Tx& tx) {
-  sqlite3* db = tx.handle();
+  auto snap = snapshot(tx);
+  if (!snap) return std::unexpected(snap.error());
+  if (*snap) return (*snap)->categories;
   std::vector<CategoryRecord> out;
-  Stmt s(db, "SELECT id, position FROM categories ORDER BY position, id");
+  Stmt s(tx, "SELECT id, position FROM categories ORDER BY position, id");
   for (;;) {
     auto row = s.step();
     if (!row) return std::unexpected(row.error());
@@ -100,7 +206,7 @@ Result<std::vector<CategoryRecord>> CatalogStore::categories(Tx& tx) {
     out.push_back({s.text(0), static_cast<int>(s.int64(1)), {}});
   }
   for (auto& c : out) {
-    Stmt n(db, "SELECT lang, name FROM category_names WHERE category_id = ? ORDER BY lang");
+    Stmt n(tx, "SELECT lang, name FROM category_names WHERE category_id = ? ORDER BY lang");
     n.bind(1, c.id);
     for (;;) {
       auto row = n.step();
@@ -123,27 +229,27 @@ Result<std::vector<CategoryRecord>> CatalogStore::categories() {
 }
 
 Status CatalogStore::upsert_product(Tx& tx, const ProductRecord& p) {
-  sqlite3* db = tx.handle();
-  Stmt cat(db, "SELECT 1 FROM categories WHERE id = ?");
+  catalog_written(tx);
+  Stmt cat(tx, "SELECT 1 FROM categories WHERE id = ?");
   cat.bind(1, p.category);
   auto found = cat.step();
   if (!found) return std::unexpected(found.error());
   if (!*found) return fail(Errc::invalid_argument, "unknown category", "unknown category \"" + p.category + "\"");
-  Stmt ins(db, "INSERT OR IGNORE INTO products (sku, category, price, currency, vat_rate, stock, active, position, updated_at)"
+  Stmt ins(tx, "INSERT OR IGNORE INTO products (sku, category, price, currency, vat_rate, stock, active, position, updated_at)"
                " VALUES (?,?,?,?,?,?,?,?,?)");
   ins.bind(1, p.sku).bind(2, p.category).bind(3, p.price).bind(4, p.currency).bind(5, std::int64_t{p.vat_rate})
       .bind(6, p.stock).bind(7, std::int64_t{p.active ? 1 : 0}).bind(8, std::int64_t{p.position}).bind(9, p.updated_at);
   if (auto st = ins.run(); !st) return st;
-  Stmt upd(db, "UPDATE products SET category=?, price=?, currency=?, vat_rate=?, stock=?, active=?, position=?, updated_at=?"
+  Stmt upd(tx, "UPDATE products SET category=?, price=?, currency=?, vat_rate=?, stock=?, active=?, position=?, updated_at=?"
                " WHERE sku=?");
   upd.bind(1, p.category).bind(2, p.price).bind(3, p.currency).bind(4, std::int64_t{p.vat_rate}).bind(5, p.stock)
       .bind(6, std::int64_t{p.active ? 1 : 0}).bind(7, std::int64_t{p.position}).bind(8, p.updated_at).bind(9, p.sku);
   if (auto st = upd.run(); !st) return st;
-  Stmt del(db, "DELETE FROM product_texts WHERE sku = ?");
+  Stmt del(tx, "DELETE FROM product_texts WHERE sku = ?");
   del.bind(1, p.sku);
   if (auto st = del.run(); !st) return st;
   for (const auto& t : p.texts) {
-    Stmt txt(db, "INSERT INTO product_texts (sku, lang, name, description) VALUES (?,?,?,?)");
+    Stmt txt(tx, "INSERT INTO product_texts (sku, lang, name, description) VALUES (?,?,?,?)");
     txt.bind(1, p.sku).bind(2, t.lang).bind(3, t.name).bind(4, t.description);
     if (auto st = txt.run(); !st) return st;
   }
@@ -157,6 +263,7 @@ Status CatalogStore::upsert_product(const ProductRecord& p) {
 Result<bool> CatalogStore::insert_product(const ProductRecord& p) {
   bool inserted = false;
   auto st = db_.write([&](Tx& tx) -> Status {
+    inserted = false;  // Database::write may run this more than once
     auto existing = product(tx, p.sku);
     if (!existing) return std::unexpected(existing.error());
     if (existing->has_value()) return ok();
@@ -168,13 +275,27 @@ Result<bool> CatalogStore::insert_product(const ProductRecord& p) {
 }
 
 Result<std::optional<ProductRecord>> CatalogStore::product(Tx& tx, const std::string& sku) {
-  Stmt s(tx.handle(), std::string("SELECT ") + kProductColumns + " FROM products WHERE sku = ?");
+  auto snap = snapshot(tx);
+  if (!snap) return std::unexpected(snap.error());
+  if (*snap) {
+    auto it = (*snap)->by_sku.find(sku);
+    if (it == (*snap)->by_sku.end()) return std::optional<ProductRecord>();
+    ProductRecord p = (*snap)->products[it->second];
+    Stmt s(tx, "SELECT stock FROM products WHERE sku = ?");
+    s.bind(1, sku);
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return std::optional<ProductRecord>();  // cannot happen: the snapshot is current
+    p.stock = s.int64(0);
+    return std::optional<ProductRecord>(std::move(p));
+  }
+  Stmt s(tx, std::string("SELECT ") + kProductColumns + " FROM products WHERE sku = ?");
   s.bind(1, sku);
   auto row = s.step();
   if (!row) return std::unexpected(row.error());
   if (!*row) return std::optional<ProductRecord>();
   ProductRecord p = read_product(s);
-  if (auto st = load_texts(tx.handle(), p); !st) return std::unexpected(st.error());
+  if (auto st = load_texts(tx, p); !st) return std::unexpected(st.error());
   return std::optional<ProductRecord>(std::move(p));
 }
 
@@ -189,9 +310,40 @@ Result<std::optional<ProductRecord>> CatalogStore::product(const std::string& sk
 }
 
 Result<std::vector<ProductRecord>> CatalogStore::products(Tx& tx, const ProductQuery& q) {
+  if (!q.text) {
+    auto snap = snapshot(tx);
+    if (!snap) return std::unexpected(snap.error());
+    if (*snap) {
+      // As LIMIT/OFFSET would: a negative limit is no limit, a negative offset none.
+      const std::size_t offset = q.offset > 0 ? static_cast<std::size_t>(q.offset) : 0;
+      const std::size_t limit = q.limit >= 0 ? static_cast<std::size_t>(q.limit) : SIZE_MAX;
+      std::vector<ProductRecord> out;
+      std::size_t seen = 0;
+      for (const auto& p : (*snap)->products) {
+        if (out.size() >= limit) break;
+        if (!matches(p, q)) continue;
+        if (seen++ < offset) continue;
+        out.push_back(p);
+      }
+      if (out.empty()) return out;
+      // Current stock, in one statement.
+      std::unordered_map<std::string_view, ProductRecord*> wanted;
+      for (auto& p : out) wanted.emplace(p.sku, &p);
+      Stmt s(tx, q.category ? "SELECT sku, stock FROM products WHERE category = ?" : "SELECT sku, stock FROM products");
+      if (q.category) s.bind(1, *q.category);
+      for (;;) {
+        auto row = s.step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        auto it = wanted.find(s.text(0));
+        if (it != wanted.end()) it->second->stock = s.int64(1);
+      }
+      return out;
+    }
+  }
   std::string sql = std::string("SELECT ") + kProductColumns + " FROM products p" + where_clause(q) +
                     " ORDER BY p.category, p.position, p.sku LIMIT :limit OFFSET :offset";
-  Stmt s(tx.handle(), sql);
+  Stmt s(tx, sql);
   if (!s.valid()) return std::unexpected(s.prepare_error());
   bind_query(s, q);
   s.bind(s.index_of(":limit"), std::int64_t{q.limit});
@@ -204,7 +356,7 @@ Result<std::vector<ProductRecord>> CatalogStore::products(Tx& tx, const ProductQ
     out.push_back(read_product(s));
   }
   for (auto& p : out) {
-    if (auto st = load_texts(tx.handle(), p); !st) return std::unexpected(st.error());
+    if (auto st = load_texts(tx, p); !st) return std::unexpected(st.error());
   }
   return out;
 }
@@ -220,8 +372,16 @@ Result<std::vector<ProductRecord>> CatalogStore::products(const ProductQuery& q)
 }
 
 Result<std::int64_t> CatalogStore::count_products(Tx& tx, const ProductQuery& q) {
+  if (!q.text) {
+    auto snap = snapshot(tx);
+    if (!snap) return std::unexpected(snap.error());
+    if (*snap) {
+      return static_cast<std::int64_t>(
+          std::count_if((*snap)->products.begin(), (*snap)->products.end(), [&](const ProductRecord& p) { return matches(p, q); }));
+    }
+  }
   std::string sql = "SELECT count(*) FROM products p" + where_clause(q);
-  Stmt s(tx.handle(), sql);
+  Stmt s(tx, sql);
   if (!s.valid()) return std::unexpected(s.prepare_error());
   bind_query(s, q);
   auto row = s.step();
@@ -232,11 +392,13 @@ Result<std::int64_t> CatalogStore::count_products(Tx& tx, const ProductQuery& q)
 Result<bool> CatalogStore::delete_product(const std::string& sku) {
   bool deleted = false;
   auto st = db_.write([&](Tx& tx) -> Status {
-    Stmt s(tx.handle(), "DELETE FROM products WHERE sku = ?");
+    deleted = false;  // Database::write may run this more than once
+    catalog_written(tx);
+    Stmt s(tx, "DELETE FROM products WHERE sku = ?");
     s.bind(1, sku);
     if (auto r = s.run(); !r) return r;
     deleted = sqlite3_changes(tx.handle()) > 0;
-    Stmt carts(tx.handle(), "DELETE FROM cart_items WHERE sku = ?");
+    Stmt carts(tx, "DELETE FROM cart_items WHERE sku = ?");
     carts.bind(1, sku);
     return carts.run();
   });
@@ -245,14 +407,14 @@ Result<bool> CatalogStore::delete_product(const std::string& sku) {
 }
 
 Result<bool> CatalogStore::take_stock(Tx& tx, const std::string& sku, std::int64_t quantity) {
-  Stmt s(tx.handle(), "UPDATE products SET stock = stock - ? WHERE sku = ? AND active = 1 AND stock >= ?");
+  Stmt s(tx, "UPDATE OR FAIL products SET stock = stock - ? WHERE sku = ? AND active = 1 AND stock >= ?");
   s.bind(1, quantity).bind(2, sku).bind(3, quantity);
   if (auto r = s.run(); !r) return std::unexpected(r.error());
   return sqlite3_changes(tx.handle()) == 1;
 }
 
 Status CatalogStore::return_stock(Tx& tx, const std::string& sku, std::int64_t quantity) {
-  Stmt s(tx.handle(), "UPDATE products SET stock = stock + ? WHERE sku = ?");
+  Stmt s(tx, "UPDATE OR FAIL products SET stock = stock + ? WHERE sku = ?");
   s.bind(1, quantity).bind(2, sku);
   return s.run();
 }

@@ -1,6 +1,11 @@
 // CatalogStore: categories and products (not personal data). Prices are integer minor units with
 // VAT included; VAT rates are basis points (2000 = 20 %). Thread-safe through Database; the Tx
 // overloads join a caller's transaction.
+// Reads other than text searches are served from a snapshot of the catalog kept by the
+// database connection, with the stock always read from the table. The snapshot is rebuilt after
+// any catalog write made through this class, after any rollback, after raw access through
+// Database::run/transaction, and when another connection has committed; so reads return exactly
+// what the equivalent queries would, inside the caller's transaction too.
 #pragma once
 
 #include <cstdint>

@@ -32,13 +32,13 @@ Result<std::optional<CustomerRecord>> one(Stmt& s) {
 }  // namespace
 
 Result<std::optional<CustomerRecord>> CustomerStore::by_index(Tx& tx, const std::string& address_index) {
-  Stmt s(tx.handle(), std::string("SELECT ") + kColumns + " FROM customers WHERE address_index = ?");
+  Stmt s(tx, std::string("SELECT ") + kColumns + " FROM customers WHERE address_index = ?");
   s.bind(1, address_index);
   return one(s);
 }
 
 Result<std::optional<CustomerRecord>> CustomerStore::by_id(Tx& tx, std::int64_t id) {
-  Stmt s(tx.handle(), std::string("SELECT ") + kColumns + " FROM customers WHERE id = ?");
+  Stmt s(tx, std::string("SELECT ") + kColumns + " FROM customers WHERE id = ?");
   s.bind(1, id);
   return one(s);
 }
@@ -54,7 +54,7 @@ Result<std::optional<CustomerRecord>> CustomerStore::by_id(std::int64_t id) {
 }
 
 Result<std::int64_t> CustomerStore::insert(Tx& tx, const CustomerRecord& c) {
-  Stmt s(tx.handle(),
+  Stmt s(tx,
          "INSERT INTO customers (subject_id, channel, address_index, address_sealed, language, created_at, last_active_at)"
          " VALUES (?,?,?,?,?,?,?)");
   s.bind(1, c.subject_id).bind(2, c.channel).bind(3, c.address_index).bind_blob(4, c.address_sealed)
@@ -64,13 +64,13 @@ Result<std::int64_t> CustomerStore::insert(Tx& tx, const CustomerRecord& c) {
 }
 
 Status CustomerStore::set_language(Tx& tx, std::int64_t id, const std::string& language) {
-  Stmt s(tx.handle(), "UPDATE customers SET language = ? WHERE id = ?");
+  Stmt s(tx, "UPDATE OR FAIL customers SET language = ? WHERE id = ?");
   s.bind(1, language).bind(2, id);
   return s.run();
 }
 
 Status CustomerStore::touch(Tx& tx, std::int64_t id, std::int64_t at) {
-  Stmt s(tx.handle(), "UPDATE customers SET last_active_at = ? WHERE id = ?");
+  Stmt s(tx, "UPDATE OR FAIL customers SET last_active_at = ? WHERE id = ?");
   s.bind(1, at).bind(2, id);
   return s.run();
 }
@@ -90,7 +90,7 @@ Result<std::int64_t> CustomerStore::add_transcript(Tx& tx, std::int64_t customer
 }
 
 Result<std::optional<ConversationRecord>> CustomerStore::conversation(Tx& tx, std::int64_t customer_id) {
-  Stmt s(tx.handle(), "SELECT state, updated_at FROM conversations WHERE customer_id = ?");
+  Stmt s(tx, "SELECT state, updated_at FROM conversations WHERE customer_id = ?");
   s.bind(1, customer_id);
   auto row = s.step();
   if (!row) return std::unexpected(row.error());
@@ -99,13 +99,20 @@ Result<std::optional<ConversationRecord>> CustomerStore::conversation(Tx& tx, st
 }
 
 Status CustomerStore::save_conversation(Tx& tx, std::int64_t customer_id, const ConversationRecord& c) {
-  Stmt s(tx.handle(), "INSERT OR REPLACE INTO conversations (customer_id, state, updated_at) VALUES (?,?,?)");
+  // An UPDATE, else an INSERT, rather than INSERT OR REPLACE: same result, but a REPLACE (like
+  // any UPDATE that may abort half-way) makes SQLite open a statement journal, i.e. copy and
+  // encrypt the page first. Single-row UPDATE OR FAIL statements need none (see sqlite.h).
+  Stmt u(tx, "UPDATE OR FAIL conversations SET state = ?, updated_at = ? WHERE customer_id = ?");
+  u.bind_blob(1, c.state_sealed).bind(2, c.updated_at).bind(3, customer_id);
+  if (auto st = u.run(); !st) return st;
+  if (sqlite3_changes(tx.handle()) > 0) return ok();
+  Stmt s(tx, "INSERT INTO conversations (customer_id, state, updated_at) VALUES (?,?,?)");
   s.bind(1, customer_id).bind_blob(2, c.state_sealed).bind(3, c.updated_at);
   return s.run();
 }
 
 Result<std::int64_t> CustomerStore::add_chat_message(Tx& tx, const ChatMessageRecord& m) {
-  Stmt s(tx.handle(), "INSERT INTO chat_messages (customer_id, body_sealed, created_at) VALUES (?,?,?)");
+  Stmt s(tx, "INSERT INTO chat_messages (customer_id, body_sealed, created_at) VALUES (?,?,?)");
   s.bind(1, m.customer_id).bind_blob(2, m.body_sealed).bind(3, m.created_at);
   if (auto st = s.run(); !st) return std::unexpected(st.error());
   return sqlite3_last_insert_rowid(tx.handle());
@@ -115,7 +122,7 @@ Result<std::vector<ChatMessageRecord>> CustomerStore::chat_messages_after(Tx& tx
                                                                           std::int64_t after, int limit) {
   std::vector<ChatMessageRecord> out;
   {
-    Stmt s(tx.handle(),
+    Stmt s(tx,
            "SELECT id, customer_id, body_sealed, created_at FROM chat_messages WHERE customer_id = ? AND id > ?"
            " ORDER BY id LIMIT ?");
     s.bind(1, customer_id).bind(2, after).bind(3, std::int64_t{limit});

@@ -185,11 +185,40 @@ Result<std::unique_ptr<Database>> Database::open(const fs::path& file, const Sec
   return std::unique_ptr<Database>(new Database(raw_db, file));
 }
 
+Tx::Tx(sqlite3* db, ConnectionState* connection) : db_(db), connection_(connection) {
+  if (connection_ != nullptr) serial_ = ++connection_->tx_serial;
+}
+
+Tx::~Tx() {
+  for (auto it = on_end_.rbegin(); it != on_end_.rend(); ++it) it->second();
+}
+
+void Tx::on_end(const void* owner, std::function<void()> fn) {
+  for (const auto& hook : on_end_) {
+    if (hook.first == owner) return;
+  }
+  on_end_.emplace_back(owner, std::move(fn));
+}
+
+Database::Database(sqlite3* db, std::filesystem::path path)
+    : db_(db), connection_(std::make_unique<ConnectionState>(db)), path_(std::move(path)) {}
+
+void Database::rolled_back() {
+  if (connection_) ++connection_->rollbacks;
+}
+
+void Database::raw_access() {
+  if (connection_) ++connection_->catalog_changes;
+}
+
 Database::~Database() { close(); }
 
 void Database::close() {
   std::lock_guard lock(mutex_);
   if (db_ == nullptr) return;
+  // Every compiled statement must be finalized first, or sqlite3_close_v2 would leave a zombie
+  // connection behind (memory, file handles, and the -wal/-shm files never removed).
+  connection_.reset();
   // Fold the WAL back into the main file so a stopped data dir is one self-contained file.
   sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   sqlite3_close_v2(db_);
@@ -199,13 +228,16 @@ void Database::close() {
 Status Database::transaction(const std::function<Status(sqlite3*)>& fn) {
   std::lock_guard lock(mutex_);
   if (auto st = exec(db_, "BEGIN IMMEDIATE;"); !st) return st;
+  raw_access();
   Status result = fn(db_);
   if (!result) {
     exec(db_, "ROLLBACK;");
+    rolled_back();
     return result;
   }
   if (auto st = exec(db_, "COMMIT;"); !st) {
     exec(db_, "ROLLBACK;");
+    rolled_back();
     return st;
   }
   return ok();
@@ -326,13 +358,15 @@ bool Database::ping() {
 
 Status Database::write(const std::function<Status(Tx&)>& fn) {
   constexpr std::size_t kMaxBatch = 64;
-  PendingWrite me{&fn, ok(), false};
+  PendingWrite me;
+  me.fn = &fn;
   std::unique_lock lock(queue_mutex_);
   queue_.push_back(&me);
   for (;;) {
     if (me.done) return me.result;
     if (!leader_active_) {
-      // Lead: take everything queued so far (this write included) and commit it together.
+      // Lead: take everything queued so far (oldest first, this write included unless more
+      // than a batch is waiting) and commit it together.
       leader_active_ = true;
       std::deque<PendingWrite*> batch;
       while (!queue_.empty() && batch.size() < kMaxBatch) {
@@ -342,13 +376,38 @@ Status Database::write(const std::function<Status(Tx&)>& fn) {
       lock.unlock();
       commit_batch(batch);
       lock.lock();
-      for (auto* w : batch) w->done = true;
+      // Wake exactly the writers of this batch (each waits on its own condition variable, so a
+      // commit does not wake every writer queued behind it), then hand the lead to the oldest
+      // waiting writer. Notified under the lock: a writer's PendingWrite is gone once it returns.
+      for (auto* w : batch) {
+        w->done = true;
+        if (w != &me) w->cv.notify_one();
+      }
       leader_active_ = false;
-      queue_cv_.notify_all();
-      continue;
+      if (!me.done) continue;  // more than a batch was queued before this write: lead again
+      if (!queue_.empty()) queue_.front()->cv.notify_one();
+      return me.result;
     }
-    queue_cv_.wait(lock);
+    me.cv.wait(lock);
   }
+}
+
+Database::Stats Database::stats() {
+  Stats out;
+  {
+    std::lock_guard lock(mutex_);
+    if (connection_) {
+      out.statements_idle = connection_->statements.idle();
+      out.statements_compiled = connection_->statements.compiled();
+    }
+    out.batch_replays = batch_replays_;
+  }
+  return out;
+}
+
+std::size_t Database::writes_waiting() {
+  std::lock_guard lock(queue_mutex_);
+  return queue_.size();
 }
 
 void Database::commit_batch(std::deque<PendingWrite*>& batch) {
@@ -357,22 +416,67 @@ void Database::commit_batch(std::deque<PendingWrite*>& batch) {
     for (auto* w : batch) w->result = fail(Errc::unavailable, "database is closed");
     return;
   }
-  if (auto st = exec(db_, "BEGIN IMMEDIATE;"); !st) {
+  Tx control(db_, connection_.get());
+  if (auto st = exec(control, "BEGIN IMMEDIATE"); !st) {
     for (auto* w : batch) w->result = st;
     return;
   }
-  Tx tx(db_);
+  // Fast path: every write straight into the transaction. A savepoint per write would make
+  // SQLite copy (and SQLCipher encrypt) every page a write changes into the sub-journal, so
+  // savepoints are only used when a write actually fails.
+  const PendingWrite* failed = nullptr;
   for (auto* w : batch) {
-    if (auto st = exec(db_, "SAVEPOINT w;"); !st) {
+    Tx tx(db_, connection_.get());
+    w->result = (*w->fn)(tx);
+    if (!w->result) {
+      failed = w;
+      break;
+    }
+  }
+  if (failed == nullptr) {
+    if (auto st = exec(control, "COMMIT"); !st) {
+      exec(db_, "ROLLBACK;");
+      rolled_back();
+      for (auto* w : batch) w->result = st;
+    }
+    return;
+  }
+  exec(db_, "ROLLBACK;");
+  rolled_back();
+  if (batch.size() > 1) replay_with_savepoints(batch, failed);
+}
+
+// The failed write keeps its error and its changes are gone with the rollback; every other write
+// of the batch runs again (those before it for the second time), each inside its own SAVEPOINT,
+// so that a write failing now is rolled back alone.
+void Database::replay_with_savepoints(std::deque<PendingWrite*>& batch, const PendingWrite* failed) {
+  ++batch_replays_;
+  Tx control(db_, connection_.get());
+  if (auto st = exec(control, "BEGIN IMMEDIATE"); !st) {
+    for (auto* w : batch) {
+      if (w != failed) w->result = st;
+    }
+    return;
+  }
+  for (auto* w : batch) {
+    if (w == failed) continue;
+    if (auto st = exec(control, "SAVEPOINT w"); !st) {
       w->result = st;
       continue;
     }
-    w->result = (*w->fn)(tx);
-    if (!w->result) exec(db_, "ROLLBACK TO w;");
-    exec(db_, "RELEASE w;");
+    {
+      Tx tx(db_, connection_.get());
+      w->result = (*w->fn)(tx);
+    }
+    if (!w->result) {
+      exec(control, "ROLLBACK TO w");
+      rolled_back();
+    }
+    exec(control, "RELEASE w");
   }
-  if (auto st = exec(db_, "COMMIT;"); !st) {
+  if (auto st = exec(control, "COMMIT"); !st) {
     exec(db_, "ROLLBACK;");
+    rolled_back();
     for (auto* w : batch) {
       if (w->result) w->result = st;
     }
@@ -381,7 +485,8 @@ void Database::commit_batch(std::deque<PendingWrite*>& batch) {
 
 Status Database::read(const std::function<Status(Tx&)>& fn) {
   std::lock_guard lock(mutex_);
-  Tx tx(db_);
+  if (db_ == nullptr) return fail(Errc::unavailable, "database is closed");
+  Tx tx(db_, connection_.get());
   return fn(tx);
 }
 
@@ -424,10 +529,13 @@ Status Database::migrate() {
 }
 
 Status savepoint(Tx& tx, const std::function<Status()>& fn) {
-  if (auto st = exec(tx.handle(), "SAVEPOINT inner;"); !st) return st;
+  if (auto st = exec(tx, "SAVEPOINT inner"); !st) return st;
   Status result = fn();
-  if (!result) exec(tx.handle(), "ROLLBACK TO inner;");
-  if (auto st = exec(tx.handle(), "RELEASE inner;"); !st && result) return st;
+  if (!result) {
+    exec(tx, "ROLLBACK TO inner");
+    if (tx.connection() != nullptr) ++tx.connection()->rollbacks;
+  }
+  if (auto st = exec(tx, "RELEASE inner"); !st && result) return st;
   return result;
 }
 

@@ -5,12 +5,16 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "src/common/error.h"
 #include "src/common/secret.h"
@@ -25,16 +29,35 @@ struct OpenOptions {
   int busy_timeout_ms = 5000;
 };
 
+struct ConnectionState;
+
 // An open transaction (or, for Database::read, exclusive use of the connection). Stores take a
 // Tx& so that domain code can compose several changes into one atomic commit. Only storage/ code
-// can reach the underlying handle.
+// can reach the underlying handle and the connection's state (statement cache, catalog snapshot).
+// A Tx lives for one run of a write's callback (or one read) and is only used by the thread
+// running it, under the connection mutex. Layers above storage may keep state for the length of
+// one Tx (the vault's unwrapped subject key) and register on_end() to drop it.
 class Tx {
  public:
-  explicit Tx(sqlite3* db) : db_(db) {}
+  explicit Tx(sqlite3* db, ConnectionState* connection = nullptr);
+  ~Tx();
+  Tx(const Tx&) = delete;
+  Tx& operator=(const Tx&) = delete;
+
   sqlite3* handle() const { return db_; }
+  ConnectionState* connection() const { return connection_; }
+  // Unique per Tx of one connection (0 without connection state).
+  std::uint64_t serial() const { return serial_; }
+
+  // Runs `fn` when this Tx ends (still under the connection mutex), once per `owner`: a further
+  // registration by the same owner is ignored. Hooks run in reverse order of registration.
+  void on_end(const void* owner, std::function<void()> fn);
 
  private:
   sqlite3* db_;
+  ConnectionState* connection_;
+  std::uint64_t serial_ = 0;
+  std::vector<std::pair<const void*, std::function<void()>>> on_end_;
 };
 
 class Database {
@@ -58,19 +81,27 @@ class Database {
   int schema_version();
   int latest_schema_version() const;
 
-  // Runs `fn` with exclusive use of the connection.
+  // Runs `fn` with exclusive use of the connection. What `fn` changes bypasses the stores, so
+  // the catalog snapshot (see storage/catalog_store.h) is rebuilt afterwards.
   template <class F>
   auto run(F&& fn) {
     std::lock_guard lock(mutex_);
+    raw_access();
     return fn(db_);
   }
-  // Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back if `fn` returns an error.
+  // Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back if `fn` returns an error. As with
+  // run(), the catalog snapshot is rebuilt afterwards.
   Status transaction(const std::function<Status(sqlite3*)>& fn);
   // The same for composed domain operations: every store call given this Tx joins the commit.
   // Group commit: writes that arrive while another commit is in progress are run together in
-  // one transaction, each inside its own SAVEPOINT (a failing one is rolled back alone), and
-  // all return only after that transaction's durable COMMIT. Durability per caller is the same
-  // as one transaction each; the fsync is shared.
+  // one transaction and all return only after that transaction's durable COMMIT. Durability per
+  // caller is the same as one transaction each; the fsync is shared.
+  // A failing write (fn returns an error) is rolled back alone and the others commit: the batch
+  // first runs without savepoints; if a write fails, the transaction is rolled back and the
+  // batch's other writes run again, each inside its own SAVEPOINT. So `fn` may run more than
+  // once (the last run is the one that counts): it must set every out-parameter and flag it
+  // uses afresh on each run, and have no effects outside the transaction (no logging, no
+  // counters, no notifications) before the write has returned.
   Status write(const std::function<Status(Tx&)>& fn);
   // Exclusive use of the connection without a transaction (consistent single statements).
   Status read(const std::function<Status(Tx&)>& fn);
@@ -83,6 +114,17 @@ class Database {
   // On failure nothing is left at `target`. Used by the master key rotation (`comptoir rekey`).
   Status export_copy(const std::filesystem::path& target, const SecretBytes& key);
 
+  // For tests and diagnostics: the statement cache's counters, and how many batches were
+  // replayed with savepoints because a write failed. Waits for the connection.
+  struct Stats {
+    std::size_t statements_idle = 0;
+    std::uint64_t statements_compiled = 0;
+    std::uint64_t batch_replays = 0;
+  };
+  Stats stats();
+  // How many writes are queued behind the commit in progress (never waits for the connection).
+  std::size_t writes_waiting();
+
   // True when a trivial query succeeds (readiness probe).
   bool ping();
 
@@ -92,19 +134,24 @@ class Database {
 
  private:
   struct PendingWrite {
-    const std::function<Status(Tx&)>* fn;
-    Status result;
-    bool done = false;
+    const std::function<Status(Tx&)>* fn = nullptr;
+    Status result = ok();
+    bool done = false;               // under queue_mutex_
+    std::condition_variable cv;      // signalled when done, or to take the lead
   };
-  Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  Database(sqlite3* db, std::filesystem::path path);
   void commit_batch(std::deque<PendingWrite*>& batch);
+  void replay_with_savepoints(std::deque<PendingWrite*>& batch, const PendingWrite* failed);
+  void rolled_back();  // under mutex_: state derived from the database may hold undone changes
+  void raw_access();   // under mutex_: the database may have changed behind the stores' backs
 
   std::mutex mutex_;  // the connection
   sqlite3* db_;
+  std::unique_ptr<ConnectionState> connection_;  // of db_; under mutex_
+  std::uint64_t batch_replays_ = 0;             // under mutex_
   std::filesystem::path path_;
 
   std::mutex queue_mutex_;  // group commit
-  std::condition_variable queue_cv_;
   std::deque<PendingWrite*> queue_;
   bool leader_active_ = false;
 };

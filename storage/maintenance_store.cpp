@@ -9,7 +9,8 @@ Result<PruneCounts> MaintenanceStore::prune(std::int64_t inbound_before, std::in
   PruneCounts c;
   auto run = [&](const char* sql, std::int64_t before, std::int64_t& count) {
     return db_.write([&](Tx& tx) -> Status {
-      Stmt s(tx.handle(), sql);
+      count = 0;  // Database::write may run this more than once
+      Stmt s(tx, sql);
       s.bind(1, before);
       if (auto st = s.run(); !st) return st;
       count = sqlite3_changes(tx.handle());

@@ -38,8 +38,8 @@ OrderRecord read_row(const Stmt& s) {
   return o;
 }
 
-Status load_details(sqlite3* db, OrderRecord& o) {
-  Stmt l(db, "SELECT sku, name, unit_price, quantity, vat_rate, line_total FROM order_lines WHERE order_id = ? ORDER BY line_no");
+Status load_details(Tx& tx, OrderRecord& o) {
+  Stmt l(tx, "SELECT sku, name, unit_price, quantity, vat_rate, line_total FROM order_lines WHERE order_id = ? ORDER BY line_no");
   l.bind(1, o.id);
   for (;;) {
     auto row = l.step();
@@ -47,7 +47,7 @@ Status load_details(sqlite3* db, OrderRecord& o) {
     if (!*row) break;
     o.lines.push_back({l.text(0), l.text(1), l.int64(2), l.int64(3), static_cast<int>(l.int64(4)), l.int64(5)});
   }
-  Stmt v(db, "SELECT vat_rate, net, vat, gross FROM order_vat WHERE order_id = ? ORDER BY vat_rate");
+  Stmt v(tx, "SELECT vat_rate, net, vat, gross FROM order_vat WHERE order_id = ? ORDER BY vat_rate");
   v.bind(1, o.id);
   for (;;) {
     auto row = v.step();
@@ -69,7 +69,7 @@ Result<OrderRecord> OrderStore::insert(Tx& tx, OrderRecord o) {
   sqlite3* db = tx.handle();
   // The number is derived from the id, which is only known after the insert: insert with a
   // unique temporary number, then set the real one.
-  Stmt s(db, "INSERT INTO orders (number, customer_id, status, fulfilment, currency, language, items_total,"
+  Stmt s(tx, "INSERT INTO orders (number, customer_id, status, fulfilment, currency, language, items_total,"
              " delivery_fee, total, vat_total, recipient_name_sealed, delivery_address_sealed, created_at, updated_at)"
              " VALUES ('pending-' || hex(randomblob(8)),?,?,?,?,?,?,?,?,?,?,?,?,?)");
   s.bind(1, o.customer_id).bind(2, o.status).bind(3, o.fulfilment).bind(4, o.currency).bind(5, o.language)
@@ -80,19 +80,19 @@ Result<OrderRecord> OrderStore::insert(Tx& tx, OrderRecord o) {
   if (auto st = s.run(); !st) return std::unexpected(st.error());
   o.id = sqlite3_last_insert_rowid(db);
   o.number = format_order_number(o.id);
-  Stmt num(db, "UPDATE orders SET number = ? WHERE id = ?");
+  Stmt num(tx, "UPDATE OR FAIL orders SET number = ? WHERE id = ?");
   num.bind(1, o.number).bind(2, o.id);
   if (auto st = num.run(); !st) return std::unexpected(st.error());
   int line_no = 0;
   for (const auto& l : o.lines) {
-    Stmt ls(db, "INSERT INTO order_lines (order_id, line_no, sku, name, unit_price, quantity, vat_rate, line_total)"
+    Stmt ls(tx, "INSERT INTO order_lines (order_id, line_no, sku, name, unit_price, quantity, vat_rate, line_total)"
                 " VALUES (?,?,?,?,?,?,?,?)");
     ls.bind(1, o.id).bind(2, std::int64_t{++line_no}).bind(3, l.sku).bind(4, l.name).bind(5, l.unit_price)
         .bind(6, l.quantity).bind(7, std::int64_t{l.vat_rate}).bind(8, l.line_total);
     if (auto st = ls.run(); !st) return std::unexpected(st.error());
   }
   for (const auto& v : o.vat) {
-    Stmt vs(db, "INSERT INTO order_vat (order_id, vat_rate, net, vat, gross) VALUES (?,?,?,?,?)");
+    Stmt vs(tx, "INSERT INTO order_vat (order_id, vat_rate, net, vat, gross) VALUES (?,?,?,?,?)");
     vs.bind(1, o.id).bind(2, std::int64_t{v.vat_rate}).bind(3, v.net).bind(4, v.vat).bind(5, v.gross);
     if (auto st = vs.run(); !st) return std::unexpected(st.error());
   }
@@ -100,13 +100,13 @@ Result<OrderRecord> OrderStore::insert(Tx& tx, OrderRecord o) {
 }
 
 Result<std::optional<OrderRecord>> OrderStore::by_number(Tx& tx, const std::string& number) {
-  Stmt s(tx.handle(), std::string("SELECT ") + kColumns + " FROM orders WHERE number = ?");
+  Stmt s(tx, std::string("SELECT ") + kColumns + " FROM orders WHERE number = ?");
   s.bind(1, number);
   auto row = s.step();
   if (!row) return std::unexpected(row.error());
   if (!*row) return std::optional<OrderRecord>();
   OrderRecord o = read_row(s);
-  if (auto st = load_details(tx.handle(), o); !st) return std::unexpected(st.error());
+  if (auto st = load_details(tx, o); !st) return std::unexpected(st.error());
   return std::optional<OrderRecord>(std::move(o));
 }
 
@@ -128,7 +128,7 @@ Result<std::vector<OrderRecord>> OrderStore::list(Tx& tx, const OrderQuery& q) {
   if (q.customer_id) sql += " AND customer_id = :customer";
   if (q.before_id) sql += " AND id < :before";
   sql += " ORDER BY id DESC LIMIT :limit";
-  Stmt s(tx.handle(), sql);
+  Stmt s(tx, sql);
   if (!s.valid()) return std::unexpected(s.prepare_error());
   if (q.status) s.bind(s.index_of(":status"), *q.status);
   if (q.created_from) s.bind(s.index_of(":from"), *q.created_from);
@@ -144,7 +144,7 @@ Result<std::vector<OrderRecord>> OrderStore::list(Tx& tx, const OrderQuery& q) {
     out.push_back(read_row(s));
   }
   for (auto& o : out) {
-    if (auto st = load_details(tx.handle(), o); !st) return std::unexpected(st.error());
+    if (auto st = load_details(tx, o); !st) return std::unexpected(st.error());
   }
   return out;
 }
@@ -160,14 +160,14 @@ Result<std::vector<OrderRecord>> OrderStore::list(const OrderQuery& q) {
 }
 
 Status OrderStore::set_status(Tx& tx, std::int64_t id, const std::string& status, std::int64_t at) {
-  Stmt s(tx.handle(), "UPDATE orders SET status = ?, updated_at = ? WHERE id = ?");
+  Stmt s(tx, "UPDATE OR FAIL orders SET status = ?, updated_at = ? WHERE id = ?");
   s.bind(1, status).bind(2, at).bind(3, id);
   return s.run();
 }
 
 Status OrderStore::set_delivery(Tx& tx, std::int64_t id, const std::vector<std::uint8_t>& name_sealed,
                                 const std::vector<std::uint8_t>& address_sealed, std::int64_t at) {
-  Stmt s(tx.handle(), "UPDATE orders SET recipient_name_sealed = ?, delivery_address_sealed = ?, updated_at = ? WHERE id = ?");
+  Stmt s(tx, "UPDATE OR FAIL orders SET recipient_name_sealed = ?, delivery_address_sealed = ?, updated_at = ? WHERE id = ?");
   bind_optional_blob(s, 1, name_sealed);
   bind_optional_blob(s, 2, address_sealed);
   s.bind(3, at).bind(4, id);

@@ -39,14 +39,14 @@ int rank(const std::string& status) {
 
 Result<bool> OutboxStore::record_inbound(Tx& tx, const std::string& channel, const std::string& external_id,
                                          std::int64_t at) {
-  Stmt s(tx.handle(), "INSERT OR IGNORE INTO inbound_messages (channel, external_id, received_at) VALUES (?,?,?)");
+  Stmt s(tx, "INSERT OR IGNORE INTO inbound_messages (channel, external_id, received_at) VALUES (?,?,?)");
   s.bind(1, channel).bind(2, external_id).bind(3, at);
   if (auto st = s.run(); !st) return std::unexpected(st.error());
   return sqlite3_changes(tx.handle()) == 1;
 }
 
 Result<std::int64_t> OutboxStore::enqueue(Tx& tx, const OutboxRecord& r) {
-  Stmt s(tx.handle(),
+  Stmt s(tx,
          "INSERT INTO outbox (customer_id, channel, kind, body_sealed, status, attempts, next_attempt_at, created_at,"
          " updated_at) VALUES (?,?,?,?,'pending',0,?,?,?)");
   s.bind(1, r.customer_id).bind(2, r.channel).bind(3, r.kind).bind_blob(4, r.body_sealed).bind(5, r.next_attempt_at)
@@ -58,7 +58,7 @@ Result<std::int64_t> OutboxStore::enqueue(Tx& tx, const OutboxRecord& r) {
 Result<std::vector<OutboxRecord>> OutboxStore::due(std::int64_t now, int limit) {
   std::vector<OutboxRecord> out;
   auto st = db_.read([&](Tx& tx) -> Status {
-    Stmt s(tx.handle(), std::string("SELECT ") + kColumns +
+    Stmt s(tx, std::string("SELECT ") + kColumns +
                             " FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= ?"
                             " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.customer_id = o.customer_id"
                             " AND p.status = 'pending' AND p.id < o.id)"
@@ -77,8 +77,8 @@ Result<std::vector<OutboxRecord>> OutboxStore::due(std::int64_t now, int limit) 
 
 Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& external_id, std::int64_t at) {
   // The body is personal data: drop it as soon as the platform has the message.
-  Stmt s(tx.handle(),
-         "UPDATE outbox SET status = 'sent', body_sealed = NULL, external_id = ?, attempts = attempts + 1,"
+  Stmt s(tx,
+         "UPDATE OR FAIL outbox SET status = 'sent', body_sealed = NULL, external_id = ?, attempts = attempts + 1,"
          " last_error = NULL, updated_at = ? WHERE id = ? AND status = 'pending'");
   if (external_id.empty()) s.bind_null(1);
   else s.bind(1, external_id);
@@ -88,16 +88,16 @@ Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& extern
 
 Status OutboxStore::mark_retry(Tx& tx, std::int64_t id, std::int64_t next_attempt_at, const std::string& error,
                                std::int64_t at) {
-  Stmt s(tx.handle(),
-         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ?"
+  Stmt s(tx,
+         "UPDATE OR FAIL outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ?"
          " WHERE id = ? AND status = 'pending'");
   s.bind(1, next_attempt_at).bind(2, error).bind(3, at).bind(4, id);
   return s.run();
 }
 
 Status OutboxStore::mark_failed(Tx& tx, std::int64_t id, const std::string& error, std::int64_t at) {
-  Stmt s(tx.handle(),
-         "UPDATE outbox SET status = 'failed', body_sealed = NULL, attempts = attempts + 1, last_error = ?,"
+  Stmt s(tx,
+         "UPDATE OR FAIL outbox SET status = 'failed', body_sealed = NULL, attempts = attempts + 1, last_error = ?,"
          " updated_at = ? WHERE id = ? AND status = 'pending'");
   s.bind(1, error).bind(2, at).bind(3, id);
   return s.run();
@@ -105,7 +105,7 @@ Status OutboxStore::mark_failed(Tx& tx, std::int64_t id, const std::string& erro
 
 Result<bool> OutboxStore::apply_status(Tx& tx, const std::string& channel, const std::string& external_id,
                                        const std::string& status, const std::string& error, std::int64_t at) {
-  Stmt q(tx.handle(), "SELECT id, status FROM outbox WHERE channel = ? AND external_id = ?");
+  Stmt q(tx, "SELECT id, status FROM outbox WHERE channel = ? AND external_id = ?");
   q.bind(1, channel).bind(2, external_id);
   auto row = q.step();
   if (!row) return std::unexpected(row.error());
@@ -115,7 +115,7 @@ Result<bool> OutboxStore::apply_status(Tx& tx, const std::string& channel, const
   if (current == "failed") return true;  // final
   const bool to_failed = status == "failed";
   if (!to_failed && rank(status) <= rank(current)) return true;  // late or repeated: keep the furthest state
-  Stmt u(tx.handle(), "UPDATE outbox SET status = ?, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,"
+  Stmt u(tx, "UPDATE OR FAIL outbox SET status = ?, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,"
                       " body_sealed = NULL, updated_at = ? WHERE id = ?");
   u.bind(1, status).bind(2, error).bind(3, error).bind(4, at).bind(5, id);
   if (auto st = u.run(); !st) return std::unexpected(st.error());
@@ -129,7 +129,7 @@ Result<std::vector<OutboxRecord>> OutboxStore::list(const std::optional<std::str
     std::string sql = std::string("SELECT ") + kColumns + " FROM outbox WHERE id < :before";
     if (status) sql += " AND status = :status";
     sql += " ORDER BY id DESC LIMIT :limit";
-    Stmt s(tx.handle(), sql);
+    Stmt s(tx, sql);
     if (!s.valid()) return std::unexpected(s.prepare_error());
     s.bind(s.index_of(":before"), before_id);
     if (status) s.bind(s.index_of(":status"), *status);
@@ -148,7 +148,7 @@ Result<std::vector<OutboxRecord>> OutboxStore::list(const std::optional<std::str
 Result<OutboxCounts> OutboxStore::counts() {
   OutboxCounts c;
   auto st = db_.read([&](Tx& tx) -> Status {
-    Stmt s(tx.handle(), "SELECT status, count(*) FROM outbox GROUP BY status");
+    Stmt s(tx, "SELECT status, count(*) FROM outbox GROUP BY status");
     for (;;) {
       auto row = s.step();
       if (!row) return std::unexpected(row.error());
@@ -169,7 +169,7 @@ Result<OutboxCounts> OutboxStore::counts() {
 Result<std::optional<OutboxRecord>> OutboxStore::by_id(std::int64_t id) {
   std::optional<OutboxRecord> out;
   auto st = db_.read([&](Tx& tx) -> Status {
-    Stmt s(tx.handle(), std::string("SELECT ") + kColumns + " FROM outbox WHERE id = ?");
+    Stmt s(tx, std::string("SELECT ") + kColumns + " FROM outbox WHERE id = ?");
     s.bind(1, id);
     auto row = s.step();
     if (!row) return std::unexpected(row.error());
@@ -181,14 +181,14 @@ Result<std::optional<OutboxRecord>> OutboxStore::by_id(std::int64_t id) {
 }
 
 Status OutboxStore::set_last_inbound(Tx& tx, std::int64_t customer_id, std::int64_t at) {
-  Stmt s(tx.handle(),
-         "UPDATE customers SET last_inbound_at = ? WHERE id = ? AND (last_inbound_at IS NULL OR last_inbound_at < ?)");
+  Stmt s(tx,
+         "UPDATE OR FAIL customers SET last_inbound_at = ? WHERE id = ? AND (last_inbound_at IS NULL OR last_inbound_at < ?)");
   s.bind(1, at).bind(2, customer_id).bind(3, at);
   return s.run();
 }
 
 Result<std::optional<std::int64_t>> OutboxStore::last_inbound(Tx& tx, std::int64_t customer_id) {
-  Stmt s(tx.handle(), "SELECT last_inbound_at FROM customers WHERE id = ?");
+  Stmt s(tx, "SELECT last_inbound_at FROM customers WHERE id = ?");
   s.bind(1, customer_id);
   auto row = s.step();
   if (!row) return std::unexpected(row.error());

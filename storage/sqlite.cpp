@@ -34,16 +34,98 @@ Status exec(sqlite3* db, std::string_view sql) {
   return ok();
 }
 
-Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
-  const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+Status exec(Tx& tx, std::string_view sql) {
+  Stmt s(tx, sql);
+  return s.run();
+}
+
+// --------------------------------------------------------------------------- StatementCache
+
+sqlite3_stmt* StatementCache::acquire(std::string_view sql, Slot*& slot, int& rc) {
+  rc = SQLITE_OK;
+  auto it = slots_.find(sql);
+  if (it == slots_.end() && slots_.size() < kMaxTexts) it = slots_.emplace(std::string(sql), Slot{}).first;
+  slot = it == slots_.end() ? nullptr : &it->second;
+  if (slot != nullptr && !slot->idle.empty()) {
+    sqlite3_stmt* s = slot->idle.back();
+    slot->idle.pop_back();
+    ++in_use_;
+    return s;
+  }
+  sqlite3_stmt* s = nullptr;
+  ++compiled_;
+  rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr);
   if (rc != SQLITE_OK) {
-    prepare_error_ = sqlite_error(db, rc, "prepare");
+    sqlite3_finalize(s);
+    return nullptr;
+  }
+  if (s == nullptr) {  // only whitespace or a comment: nothing to run
+    rc = SQLITE_MISUSE;
+    return nullptr;
+  }
+  ++in_use_;
+  return s;
+}
+
+void StatementCache::release(sqlite3_stmt* stmt, Slot* slot) {
+  if (stmt == nullptr) return;
+  --in_use_;
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  if (slot != nullptr && slot->idle.size() < kMaxIdlePerText) {
+    slot->idle.push_back(stmt);
+  } else {
+    sqlite3_finalize(stmt);
+  }
+}
+
+void StatementCache::clear() {
+  for (auto& [sql, slot] : slots_) {
+    for (sqlite3_stmt* s : slot.idle) sqlite3_finalize(s);
+  }
+  slots_.clear();
+}
+
+std::size_t StatementCache::idle() const {
+  std::size_t n = 0;
+  for (const auto& [sql, slot] : slots_) n += slot.idle.size();
+  return n;
+}
+
+// ------------------------------------------------------------------------------------ Stmt
+
+Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) { prepare(sql); }
+
+Stmt::Stmt(Tx& tx, std::string_view sql)
+    : db_(tx.handle()), cache_(tx.connection() != nullptr ? &tx.connection()->statements : nullptr) {
+  if (cache_ == nullptr) {
+    prepare(sql);
+    return;
+  }
+  int rc = SQLITE_OK;
+  stmt_ = cache_->acquire(sql, slot_, rc);
+  if (stmt_ == nullptr) {
+    cache_ = nullptr;
+    prepare_error_ = sqlite_error(db_, rc, "prepare");
+  }
+}
+
+void Stmt::prepare(std::string_view sql) {
+  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK || stmt_ == nullptr) {
+    prepare_error_ = sqlite_error(db_, rc == SQLITE_OK ? SQLITE_MISUSE : rc, "prepare");
     sqlite3_finalize(stmt_);
     stmt_ = nullptr;
   }
 }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+Stmt::~Stmt() {
+  if (cache_ != nullptr) {
+    cache_->release(stmt_, slot_);
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+}
 
 Stmt& Stmt::bind(int index, std::int64_t value) {
   if (stmt_ && bind_rc_ == SQLITE_OK) bind_rc_ = sqlite3_bind_int64(stmt_, index, value);

@@ -5,13 +5,12 @@
 namespace comptoir::storage {
 
 Status SubjectKeyStore::insert(Tx& tx, const WrappedSubjectKey& k) {
-  sqlite3* db = tx.handle();
-  Stmt tomb(db, "SELECT 1 FROM shredded_subjects WHERE subject_id = ?");
+  Stmt tomb(tx, "SELECT 1 FROM shredded_subjects WHERE subject_id = ?");
   tomb.bind(1, k.subject_id);
   auto t = tomb.step();
   if (!t) return std::unexpected(t.error());
   if (*t) return fail(Errc::conflict, "subject id was used before");
-  Stmt s(db, "INSERT INTO subject_keys (subject_id, wrapped_key, wrap_version, created_at) VALUES (?,?,?,?)");
+  Stmt s(tx, "INSERT INTO subject_keys (subject_id, wrapped_key, wrap_version, created_at) VALUES (?,?,?,?)");
   s.bind(1, k.subject_id).bind_blob(2, k.wrapped_key).bind(3, std::int64_t{k.wrap_version}).bind(4, k.created_at);
   return s.run();
 }
@@ -21,7 +20,7 @@ Status SubjectKeyStore::insert(const WrappedSubjectKey& k) {
 }
 
 Result<std::optional<WrappedSubjectKey>> SubjectKeyStore::find(Tx& tx, const std::string& subject_id) {
-  Stmt s(tx.handle(), "SELECT subject_id, wrapped_key, wrap_version, created_at FROM subject_keys WHERE subject_id = ?");
+  Stmt s(tx, "SELECT subject_id, wrapped_key, wrap_version, created_at FROM subject_keys WHERE subject_id = ?");
   s.bind(1, subject_id);
   auto row = s.step();
   if (!row) return std::unexpected(row.error());
@@ -45,11 +44,11 @@ Result<std::optional<WrappedSubjectKey>> SubjectKeyStore::find(const std::string
 }
 
 Result<bool> SubjectKeyStore::shred(Tx& tx, const std::string& subject_id, std::int64_t at) {
-  Stmt del(tx.handle(), "DELETE FROM subject_keys WHERE subject_id = ?");
+  Stmt del(tx, "DELETE FROM subject_keys WHERE subject_id = ?");
   del.bind(1, subject_id);
   if (auto r = del.run(); !r) return std::unexpected(r.error());
   const bool deleted = sqlite3_changes(tx.handle()) > 0;
-  Stmt tomb(tx.handle(), "INSERT OR IGNORE INTO shredded_subjects (subject_id, shredded_at) VALUES (?, ?)");
+  Stmt tomb(tx, "INSERT OR IGNORE INTO shredded_subjects (subject_id, shredded_at) VALUES (?, ?)");
   tomb.bind(1, subject_id).bind(2, at);
   if (auto r = tomb.run(); !r) return std::unexpected(r.error());
   return deleted;
@@ -67,7 +66,7 @@ Result<bool> SubjectKeyStore::shred(const std::string& subject_id, std::int64_t 
 }
 
 Result<bool> SubjectKeyStore::is_shredded(Tx& tx, const std::string& subject_id) {
-  Stmt s(tx.handle(), "SELECT 1 FROM shredded_subjects WHERE subject_id = ?");
+  Stmt s(tx, "SELECT 1 FROM shredded_subjects WHERE subject_id = ?");
   s.bind(1, subject_id);
   return s.step();
 }
@@ -85,7 +84,7 @@ Result<bool> SubjectKeyStore::is_shredded(const std::string& subject_id) {
 Result<std::int64_t> SubjectKeyStore::count() {
   std::int64_t n = 0;
   auto st = db_.read([&](Tx& tx) -> Status {
-    Stmt s(tx.handle(), "SELECT count(*) FROM subject_keys");
+    Stmt s(tx, "SELECT count(*) FROM subject_keys");
     auto row = s.step();
     if (!row) return std::unexpected(row.error());
     n = s.int64(0);

@@ -60,13 +60,16 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
       ++r.skipped;
       continue;
     }
+    bool known = false;  // set afresh on every run: Database::write may run this more than once
     auto st = db_.write([&](storage::Tx& tx) -> Status {
+      known = false;
       auto applied = store_.apply_status(tx, "whatsapp", s.id, s.status, s.error, now);
       if (!applied) return std::unexpected(applied.error());
-      if (*applied) ++r.statuses;
+      known = *applied;
       return ok();
     });
     if (!st) return std::unexpected(st.error());
+    if (known) ++r.statuses;
   }
   for (const auto& m : hook->messages) {
     if (m.phone_number_id != whatsapp_.phone_number_id) {
@@ -77,6 +80,7 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
     if (in.text.size() > chat::kMaxTextBytes) in.text.resize(chat::kMaxTextBytes);
     bool duplicate = false, malformed = false;
     auto st = db_.write([&](storage::Tx& tx) -> Status {
+      duplicate = malformed = false;  // Database::write may run this more than once
       auto fresh = store_.record_inbound(tx, "whatsapp", m.id, now);
       if (!fresh) return std::unexpected(fresh.error());
       if (!*fresh) {
@@ -138,6 +142,7 @@ Result<WebhookResult> ChannelHub::telegram_update(std::string_view body) {
   const std::int64_t now = unix_seconds(clock_.now());
   bool duplicate = false;
   auto st = db_.write([&](storage::Tx& tx) -> Status {
+    duplicate = false;  // Database::write may run this more than once: `in` stays unchanged
     auto fresh = store_.record_inbound(tx, "telegram", std::to_string(u->update_id), now);
     if (!fresh) return std::unexpected(fresh.error());
     if (!*fresh) {
@@ -148,13 +153,12 @@ Result<WebhookResult> ChannelHub::telegram_update(std::string_view body) {
     if (!handled) {
       if (handled.error().code != Errc::invalid_argument) return std::unexpected(handled.error());
       // A malformed callback id: still answer the callback so the button stops spinning.
-      const std::string profile = in.profile_name;
-      in = chat::Inbound{};
-      in.channel = privacy::Channel::telegram;
-      in.address = u->chat_id;
-      in.unsupported = true;
-      in.profile_name = profile;
-      handled = engine_.handle(tx, in);
+      chat::Inbound unsupported;
+      unsupported.channel = privacy::Channel::telegram;
+      unsupported.address = u->chat_id;
+      unsupported.unsupported = true;
+      unsupported.profile_name = in.profile_name;
+      handled = engine_.handle(tx, unsupported);
       if (!handled) return std::unexpected(handled.error());
     }
     if (!u->callback_id.empty()) {

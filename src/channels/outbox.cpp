@@ -295,25 +295,40 @@ Result<int> OutboxWorker::run_once() {
   }
 
   const std::int64_t at = unix_seconds(clock_.now());
+  // Decided before the write, so that running its callback again (Database::write may) changes
+  // nothing: the same backoff, and the failures logged once, after the commit.
+  std::vector<std::int64_t> retry_at(attempts.size(), 0);
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    const auto& a = attempts[i];
+    if (a.kind == Attempt::Kind::retry && a.record.attempts + 1 < settings_.max_attempts) {
+      // Exponential backoff with full jitter, honouring the platform's Retry-After.
+      const std::int64_t cap = std::min<std::int64_t>(settings_.max_backoff_seconds, std::int64_t{1} << std::min<std::int64_t>(a.record.attempts, 20));
+      const std::int64_t delay = std::max<std::int64_t>(a.retry_after, 1 + static_cast<std::int64_t>(randombytes_uniform(static_cast<std::uint32_t>(cap))));
+      retry_at[i] = at + delay;
+    }
+  }
   auto applied = db_.write([&](storage::Tx& tx) -> Status {
-    for (auto& a : attempts) {
+    for (std::size_t i = 0; i < attempts.size(); ++i) {
+      const auto& a = attempts[i];
       Status s = ok();
       if (a.kind == Attempt::Kind::sent) {
         s = store_.mark_sent(tx, a.record.id, a.external_id, at);
-      } else if (a.kind == Attempt::Kind::retry && a.record.attempts + 1 < settings_.max_attempts) {
-        // Exponential backoff with full jitter, honouring the platform's Retry-After.
-        const std::int64_t cap = std::min<std::int64_t>(settings_.max_backoff_seconds, std::int64_t{1} << std::min<std::int64_t>(a.record.attempts, 20));
-        const std::int64_t delay = std::max<std::int64_t>(a.retry_after, 1 + static_cast<std::int64_t>(randombytes_uniform(static_cast<std::uint32_t>(cap))));
-        s = store_.mark_retry(tx, a.record.id, at + delay, a.error, at);
+      } else if (retry_at[i] != 0) {
+        s = store_.mark_retry(tx, a.record.id, retry_at[i], a.error, at);
       } else {
         s = store_.mark_failed(tx, a.record.id, a.kind == Attempt::Kind::retry ? "gave up: " + a.error : a.error, at);
-        log::warn("outbox.failed", {{"outbox_id", a.record.id}, {"channel", a.record.channel}, {"error", a.error}});
       }
       if (!s) return s;
     }
     return ok();
   });
   if (!applied) return std::unexpected(applied.error());
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    const auto& a = attempts[i];
+    if (a.kind != Attempt::Kind::sent && retry_at[i] == 0) {
+      log::warn("outbox.failed", {{"outbox_id", a.record.id}, {"channel", a.record.channel}, {"error", a.error}});
+    }
+  }
   return static_cast<int>(attempts.size());
 }
 

@@ -22,7 +22,7 @@ struct Customer {
   std::string subject_id;
   privacy::Channel channel = privacy::Channel::webchat;
   std::string language = "en";
-  std::int64_t last_active_at = 0;
+  std::int64_t last_active_at = 0;  // the customer's last message, to the minute (Engine)
   bool created = false;  // true when this call created it
 };
 

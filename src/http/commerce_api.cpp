@@ -207,6 +207,7 @@ void install_commerce_routes(httplib::Server& server, Context& ctx) {
     const std::string sku = req.matches[1];
     Result<storage::ProductRecord> out = fail(Errc::internal, "not run");
     auto st = shop.database().write([&](storage::Tx& tx) -> Status {
+      out = fail(Errc::internal, "not run");  // Database::write may run this more than once
       auto existing = shop.catalog().product(tx, sku);
       if (!existing) return std::unexpected(existing.error());
       if (!existing->has_value()) return fail(Errc::not_found, "no product", "no product with this SKU");

@@ -17,6 +17,7 @@
 #include "src/channels/outbox.h"
 #include "src/channels/whatsapp.h"
 #include "storage/outbox_store.h"
+#include "tests/support/group_commit.h"
 #include "tests/unit/chat/engine_fixture.h"
 
 namespace comptoir::channels {
@@ -471,6 +472,52 @@ TEST_F(HubTest, CheckoutByButtons) {
   std::string all;
   for (const auto& req : to("33612345678")) all += req.body.dump();
   EXPECT_NE(all.find("C-000001"), std::string::npos) << all;
+}
+
+// When another write of the same group commit fails, the batch is rolled back and replayed, so a
+// webhook's transactions may run twice: each message and status must still count once, and its
+// replies be queued once.
+TEST_F(HubTest, AWebhookReplayedByTheGroupCommitCountsAndQueuesOnce) {
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.R0", "33612345678", "hello")}))).processed, 1);
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.C0", "33698765432", "hello")}))).processed, 1);
+  while (run() > 0) {
+  }
+  const std::string first_out = "wamid.OUT1";  // the fake Graph API's id for the first reply sent
+  const auto sent = rows();
+  ASSERT_TRUE(std::any_of(sent.begin(), sent.end(), [&](const auto& r) { return r.external_id == first_out; }));
+  const std::size_t before = rows().size();
+  // What one "browse" queues, measured on another customer.
+  ASSERT_EQ(wa_post(wa_body(json::array({tap("wamid.C1", "33698765432", "browse")}))).processed, 1);
+  const std::size_t per_message = rows().size() - before;
+  ASSERT_GE(per_message, 1u);
+
+  Result<WebhookResult> message = fail(Errc::internal, "not run"), delivered = fail(Errc::internal, "not run");
+  Status failing = ok();
+  testing::run_as_one_batch(*world.w.db, {
+      [&] { message = hub->whatsapp_webhook(wa_body(json::array({tap("wamid.R1", "33612345678", "browse")}))); },
+      [&] { delivered = hub->whatsapp_webhook(wa_body(nullptr, json::array({status(first_out, "delivered")}))); },
+      [&] { failing = world.w.db->write([](storage::Tx&) -> Status { return fail(Errc::conflict, "a write that fails"); }); },
+  });
+  ASSERT_FALSE(failing.has_value());
+  EXPECT_EQ(world.w.db->stats().batch_replays, 1u);
+  ASSERT_TRUE(message.has_value()) << why(message);
+  EXPECT_EQ(message->processed, 1);
+  EXPECT_EQ(message->duplicates, 0);
+  ASSERT_TRUE(delivered.has_value()) << why(delivered);
+  EXPECT_EQ(delivered->statuses, 1);
+  EXPECT_EQ(rows().size(), before + 2 * per_message) << "the replayed message's replies were queued twice";
+  // Meta's retry of the same message is still recognised as a duplicate.
+  EXPECT_EQ(wa_post(wa_body(json::array({tap("wamid.R1", "33612345678", "browse")}))).duplicates, 1);
+}
+
+TEST_F(HubTest, AWhatsAppMessageUnwrapsTheCustomersKeyOnce) {
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.K0", "33612345678", "hello")}))).processed, 1);
+  const auto before = world.w.vault->unwraps();
+  const std::size_t queued = rows().size();
+  // Opens the state, seals the new one, opens the address, seals every reply queued.
+  ASSERT_EQ(wa_post(wa_body(json::array({tap("wamid.K1", "33612345678", "browse")}))).processed, 1);
+  EXPECT_GT(rows().size(), queued);
+  EXPECT_EQ(world.w.vault->unwraps(), before + 1);
 }
 
 }  // namespace

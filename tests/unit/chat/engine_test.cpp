@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/group_commit.h"
 #include "tests/unit/chat/engine_fixture.h"
 
 namespace comptoir::testing {
@@ -266,6 +267,65 @@ TEST_F(EngineTest, StatusNoticeReachesTheCustomerInTheirLanguage) {
   auto after = chat.inbox->fetch(Channel::webchat, me, 0, 100);
   ASSERT_TRUE(after.has_value());
   EXPECT_EQ(after->size(), 2u);
+}
+
+// Database::write may run a message's transaction twice: when another write of the same group
+// commit fails, the batch is rolled back and replayed. The message must then take effect once,
+// and the replies returned are those of the run that committed.
+TEST_F(EngineTest, AMessageReplayedByTheGroupCommitTakesEffectOnce) {
+  const std::string me = "wcs_group_commit_replay01";
+  const std::string control = "wcs_group_commit_control1";
+  for (const auto& who : {me, control}) chat.run(who, {say("hi"), tap("browse")});
+  auto expected = chat.send(control, "", "add:BRD-BAGUETTE:1");
+  ASSERT_TRUE(expected.has_value()) << why(expected);
+
+  Result<std::vector<chat::Reply>> replies = fail(Errc::internal, "not run");
+  Status failing = ok();
+  run_as_one_batch(*chat.w.db, {
+                                   [&] { replies = chat.send(me, "", "add:BRD-BAGUETTE:1"); },
+                                   [&] {
+                                     failing = chat.w.db->write([](storage::Tx&) -> Status {
+                                       return fail(Errc::conflict, "a write that fails");
+                                     });
+                                   },
+                               });
+  ASSERT_FALSE(failing.has_value());
+  ASSERT_EQ(chat.w.db->stats().batch_replays, 1u) << "the message's write did not run twice";
+  ASSERT_TRUE(replies.has_value()) << why(replies);
+  ASSERT_EQ(replies->size(), expected->size());
+  for (std::size_t i = 0; i < replies->size(); ++i) {
+    EXPECT_EQ((*replies)[i].text, (*expected)[i].text);
+    ASSERT_EQ((*replies)[i].options.size(), (*expected)[i].options.size());
+    for (std::size_t j = 0; j < (*replies)[i].options.size(); ++j) {
+      EXPECT_EQ((*replies)[i].options[j].id, (*expected)[i].options[j].id);
+    }
+  }
+  EXPECT_EQ(chat.cart_count(me), 1);  // added once, not twice
+  // The conversation goes on from the state the committed run left.
+  chat.run(me, {tap("checkout").Offers({"ful:pickup"}), tap("ful:pickup"), tap("confirm").Has("C-000001").Cart(0)});
+}
+
+TEST_F(EngineTest, AMessageUnwrapsTheCustomersKeyOnce) {
+  const std::string me = "wcs_one_unwrap_per_message";
+  chat.run(me, {say("hi")});
+  for (const auto& step : {tap("browse"), tap("add:BRD-BAGUETTE:1"), say("cart"), tap("checkout")}) {
+    const auto before = chat.w.vault->unwraps();
+    chat.run(me, {step});  // opens the sealed state, seals the new one
+    EXPECT_EQ(chat.w.vault->unwraps(), before + 1) << step.label();
+  }
+}
+
+TEST_F(EngineTest, TheActivityTimeIsKeptToTheMinute) {
+  const std::string me = "wcs_activity_to_the_minute";
+  chat.run(me, {say("hi")});
+  const auto first = chat.customer(me);
+  ASSERT_TRUE(first.has_value());
+  chat.w.clock.advance(std::chrono::seconds(59));
+  chat.run(me, {tap("browse")});
+  EXPECT_EQ(chat.customer(me)->last_active_at, first->last_active_at) << "written again within the minute";
+  chat.w.clock.advance(std::chrono::seconds(1));
+  chat.run(me, {tap("menu")});
+  EXPECT_EQ(chat.customer(me)->last_active_at, first->last_active_at + 60);
 }
 
 }  // namespace

@@ -441,6 +441,7 @@ void last_items_race(testing::ShopWorld& w, int buyers, std::int64_t stock, std:
       start.arrive_and_wait();
       PlaceResult result;
       auto st = w.db->write([&](Tx& tx) -> Status {
+        result = PlaceResult{};  // Database::write may run this more than once
         auto r = w.shop->place_order(tx, customers[static_cast<std::size_t>(i)], Fulfilment::pickup, std::nullopt);
         if (!r) return std::unexpected(r.error());
         result = std::move(*r);

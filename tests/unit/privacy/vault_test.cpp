@@ -393,5 +393,89 @@ TEST_F(VaultTest, RewrappingAnEmptyStoreIsZero) {
   EXPECT_EQ(*n, 0);
 }
 
+// --- the per-transaction key cache -------------------------------------------------------------
+
+TEST_F(VaultTest, OneTransactionUnwrapsASubjectsKeyOnceAndNeverKeepsItAfterwards) {
+  const std::string a = new_subject();
+  const std::string b = new_subject();
+  const auto before = vault->unwraps();
+  Bytes env;
+  ASSERT_TRUE(db->write([&](storage::Tx& tx) -> Status {
+    env.clear();
+    auto sealed = vault->seal(tx, a, kPlace, "first");
+    if (!sealed) return std::unexpected(sealed.error());
+    env = *sealed;
+    auto opened = vault->open(tx, a, kPlace, env);
+    EXPECT_TRUE(opened.has_value() && *opened == "first");
+    EXPECT_TRUE(vault->seal(tx, a, {"orders", "name", "C-1"}, "second").has_value());
+    EXPECT_TRUE(vault->holds_key());
+    return ok();
+  }).has_value());
+  EXPECT_EQ(vault->unwraps(), before + 1) << "one unwrap for three uses of one subject's key";
+  EXPECT_FALSE(vault->holds_key()) << "the unwrapped key outlived its transaction";
+  // The next transaction unwraps again; another subject in between needs its own key.
+  ASSERT_TRUE(db->read([&](storage::Tx& tx) -> Status {
+    EXPECT_EQ(vault->open(tx, a, kPlace, env).value_or(""), "first");
+    EXPECT_TRUE(vault->seal(tx, b, kPlace, "b").has_value());
+    EXPECT_EQ(vault->open(tx, a, kPlace, env).value_or(""), "first");
+    return ok();
+  }).has_value());
+  EXPECT_EQ(vault->unwraps(), before + 4);
+  EXPECT_FALSE(vault->holds_key());
+  // Also when the transaction fails.
+  auto failed = db->write([&](storage::Tx& tx) -> Status {
+    EXPECT_TRUE(vault->open(tx, a, kPlace, env).has_value());
+    return fail(Errc::conflict, "rolled back");
+  });
+  EXPECT_FALSE(failed.has_value());
+  EXPECT_FALSE(vault->holds_key());
+}
+
+TEST_F(VaultTest, ShreddingInTheSameTransactionInvalidatesTheCachedKey) {
+  const std::string id = new_subject();
+  const Bytes env = seal(id, kPlace, "x");
+  ASSERT_TRUE(db->write([&](storage::Tx& tx) -> Status {
+    EXPECT_EQ(vault->open(tx, id, kPlace, env).value_or(""), "x");  // the key is now cached
+    auto shredded = vault->shred(tx, id);
+    EXPECT_TRUE(shredded.has_value() && *shredded);
+    EXPECT_FALSE(vault->holds_key());
+    expect_error(vault->open(tx, id, kPlace, env), Errc::gone);
+    auto s = vault->seal(tx, id, kPlace, "y");
+    EXPECT_FALSE(s.has_value());
+    if (!s) {
+      EXPECT_EQ(s.error().code, Errc::gone);
+    }
+    return ok();
+  }).has_value());
+  expect_error(vault->open(id, kPlace, env), Errc::gone);
+}
+
+TEST_F(VaultTest, ShreddingBehindTheVaultsBackIsNoticedInTheSameTransaction) {
+  const std::string id = new_subject();
+  const Bytes env = seal(id, kPlace, "x");
+  ASSERT_TRUE(db->write([&](storage::Tx& tx) -> Status {
+    EXPECT_EQ(vault->open(tx, id, kPlace, env).value_or(""), "x");
+    auto shredded = store->shred(tx, id, 1800000000);  // not through the vault
+    EXPECT_TRUE(shredded.has_value() && *shredded);
+    expect_error(vault->open(tx, id, kPlace, env), Errc::gone);
+    EXPECT_FALSE(vault->seal(tx, id, kPlace, "y").has_value());
+    return ok();
+  }).has_value());
+}
+
+TEST_F(VaultTest, AShredThatIsRolledBackLeavesTheKeyUsable) {
+  const std::string id = new_subject();
+  const Bytes env = seal(id, kPlace, "x");
+  auto st = db->write([&](storage::Tx& tx) -> Status {
+    EXPECT_EQ(vault->open(tx, id, kPlace, env).value_or(""), "x");
+    EXPECT_TRUE(vault->shred(tx, id).has_value());
+    return fail(Errc::conflict, "changed my mind");
+  });
+  EXPECT_FALSE(st.has_value());
+  auto opened = vault->open(id, kPlace, env);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  EXPECT_EQ(*opened, "x");
+}
+
 }  // namespace
 }  // namespace comptoir::privacy
