@@ -393,4 +393,80 @@ class ChannelShop {
   std::set<std::string> pii_;
 };
 
+// One WhatsApp user talking to the shop: sends notifications, reads what the stand-in received.
+class WaCustomer {
+ public:
+  WaCustomer(ChannelShop& shop, std::string phone, std::string name) : shop_(shop), phone_(std::move(phone)), name_(std::move(name)) {
+    shop_.personal(phone_);
+    shop_.personal(name_);
+  }
+  const std::string& phone() const { return phone_; }
+  std::string next_id() { return "wamid.HBgL" + phone_ + "FQIAERgS" + std::to_string(++seq_); }
+
+  // Sends one message, waits for the outbox to settle, returns the new messages it received.
+  std::vector<json> send(const json& message) {
+    const json r = shop_.whatsapp(wa::envelope(json::array({message}), nullptr, phone_, name_));
+    EXPECT_EQ(r.value("processed", -1), 1) << r.dump();
+    shop_.settled();
+    return fresh();
+  }
+  std::vector<json> say(const std::string& text) {
+    shop_.personal(text);
+    return send(wa::text(phone_, next_id(), text));
+  }
+  // Taps an option the last messages offered, as a reply button or a list row as it was shown.
+  std::vector<json> choose(const std::string& option) {
+    bool in_list = false, offered = false;
+    for (const auto& m : last_) {
+      for (const auto& id : offered_ids(m)) {
+        if (id == option) {
+          offered = true;
+          in_list = m["interactive"]["type"] == "list";
+        }
+      }
+    }
+    EXPECT_TRUE(offered) << option << " was not offered; the customer read:\n" << wa_text_of(last_) << dump(last_);
+    return send(in_list ? wa::list_reply(phone_, next_id(), option) : wa::button_reply(phone_, next_id(), option));
+  }
+  // The first offered id starting with `prefix`.
+  std::string offered(const std::string& prefix) const {
+    for (const auto& m : last_) {
+      for (const auto& id : offered_ids(m)) {
+        if (id.starts_with(prefix)) return id;
+      }
+    }
+    ADD_FAILURE() << "nothing starting with " << prefix << " offered in " << dump(last_);
+    return prefix;
+  }
+  // Messages received since the last call.
+  std::vector<json> fresh() {
+    const auto all = shop_.graph.sent_to(phone_);
+    std::vector<json> out(all.begin() + static_cast<std::ptrdiff_t>(std::min(seen_, all.size())), all.end());
+    seen_ = all.size();
+    if (!out.empty()) last_ = out;  // a choice follows what was last shown
+    return out;
+  }
+  static std::string dump(const std::vector<json>& msgs) {
+    std::string s;
+    for (const auto& m : msgs) s += m.dump() + "\n";
+    return s;
+  }
+
+ private:
+  ChannelShop& shop_;
+  std::string phone_, name_;
+  int seq_ = 0;
+  std::size_t seen_ = 0;
+  std::vector<json> last_;
+};
+
+inline bool offers(const std::vector<json>& msgs, const std::string& id) {
+  for (const auto& m : msgs) {
+    for (const auto& o : offered_ids(m)) {
+      if (o == id) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace comptoir::testing::e2e

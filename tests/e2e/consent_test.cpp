@@ -217,60 +217,6 @@ TEST(Consent, WebChatCheckoutRecordsTheNoticeAndMarketingChoicesForTheAuditor) {
   EXPECT_EQ(s.stop(), 0);
 }
 
-// One WhatsApp user: sends text or taps an option, waits for the outbox, returns what it got.
-class WaUser {
- public:
-  WaUser(ChannelShop& shop, std::string phone, std::string name) : shop_(shop), phone_(std::move(phone)), name_(std::move(name)) {
-    shop_.personal(phone_);
-    shop_.personal(name_);
-  }
-  std::vector<json> send(const json& message) {
-    const json r = shop_.whatsapp(wa::envelope(json::array({message}), nullptr, phone_, name_));
-    EXPECT_EQ(r.value("processed", -1), 1) << r.dump();
-    shop_.settled();
-    return fresh();
-  }
-  std::vector<json> say(const std::string& text) { return send(wa::text(phone_, next_id(), text)); }
-  // Taps `option` as the message that offered it showed it (button or list row).
-  std::vector<json> choose(const std::string& option) {
-    bool in_list = false, offered = false;
-    for (const auto& m : last_) {
-      for (const auto& id : offered_ids(m)) {
-        if (id == option) {
-          offered = true;
-          in_list = m["interactive"]["type"] == "list";
-        }
-      }
-    }
-    EXPECT_TRUE(offered) << option << " not offered in:\n" << wa_text_of(last_);
-    return send(in_list ? wa::list_reply(phone_, next_id(), option) : wa::button_reply(phone_, next_id(), option));
-  }
-  std::vector<json> fresh() {
-    const auto all = shop_.graph.sent_to(phone_);
-    std::vector<json> out(all.begin() + static_cast<std::ptrdiff_t>(std::min(seen_, all.size())), all.end());
-    seen_ = all.size();
-    if (!out.empty()) last_ = out;
-    return out;
-  }
-
- private:
-  std::string next_id() { return "wamid.HBgL" + phone_ + "CONSENT" + std::to_string(++seq_); }
-  ChannelShop& shop_;
-  std::string phone_, name_;
-  int seq_ = 0;
-  std::size_t seen_ = 0;
-  std::vector<json> last_;
-};
-
-bool offers(const std::vector<json>& msgs, const std::string& id) {
-  for (const auto& m : msgs) {
-    for (const auto& o : offered_ids(m)) {
-      if (o == id) return true;
-    }
-  }
-  return false;
-}
-
 TEST(Consent, MarketingMessagesReachOnlyCustomersWithLiveConsent) {
   ChannelShop shop;
   ASSERT_TRUE(shop.start());
@@ -279,7 +225,7 @@ TEST(Consent, MarketingMessagesReachOnlyCustomersWithLiveConsent) {
   const std::string version_en = notice_version(s, "en"), version_de = notice_version(s, "de");
 
   // Anna (WhatsApp, English) orders from the WhatsApp catalog and says yes when asked.
-  WaUser anna(shop, "4915112345678", "Anna Zustimmung");
+  WaCustomer anna(shop, "4915112345678", "Anna Zustimmung");
   auto got = anna.send(wa::message("4915112345678", "wamid.HBgLANNAORDER1", "order",
                                    {{"catalog_id", "194836987003835"},
                                     {"product_items", json::array({{{"product_retailer_id", "BRD-BAGUETTE"}, {"quantity", 1},
@@ -296,7 +242,7 @@ TEST(Consent, MarketingMessagesReachOnlyCustomersWithLiveConsent) {
   EXPECT_NE(wa_text_of(got).find("We will send you news and offers"), std::string::npos) << wa_text_of(got);
 
   // Bruno (WhatsApp, German) says yes in the privacy menu, then STOP: the answer is in German.
-  WaUser bruno(shop, "4917612345678", "Bruno Widerruf");
+  WaCustomer bruno(shop, "4917612345678", "Bruno Widerruf");
   bruno.say("hallo");
   got = bruno.choose("privacy");
   EXPECT_NE(wa_text_of(got).find("Sie erhalten keine"), std::string::npos) << wa_text_of(got);
@@ -305,7 +251,7 @@ TEST(Consent, MarketingMessagesReachOnlyCustomersWithLiveConsent) {
   EXPECT_NE(wa_text_of(got).find("Sie erhalten keine Neuigkeiten oder Angebote"), std::string::npos) << wa_text_of(got);
 
   // Carla (WhatsApp) never answers.
-  WaUser carla(shop, "33612345678", "Carla Jamais");
+  WaCustomer carla(shop, "33612345678", "Carla Jamais");
   carla.say("bonjour");
 
   // Dora (web chat, French) says yes in the privacy menu; Emil (web chat) never does.
