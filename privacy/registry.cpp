@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "storage/row_reader.h"
+
 namespace comptoir::privacy {
 
 namespace {
@@ -20,12 +22,12 @@ constexpr RegisteredField kFields[] = {
     {"customers.last_active_at", P::database, false, "when the customer last wrote"},
     {"customers.last_inbound_at", P::database, false, "the platform's time of the last message (24-hour window)"},
     // How to reach them.
-    {"customers.address_sealed", P::sealed, false, "WhatsApp id, Telegram chat id or web chat session id", "address", "address_index"},
+    {"customers.address_sealed", P::sealed, false, "WhatsApp id, Telegram chat id or web chat session id", "address"},
     {"customers.address_index", P::blind_index, false, "keyed hash of the address, to find the customer"},
     // Only if declared.
-    {"customers.profile_name_sealed", P::sealed, true, "the messaging profile name the platform sends", "profile_name_sealed", "CAST(id AS TEXT)"},
+    {"customers.profile_name_sealed", P::sealed, true, "the messaging profile name the platform sends", "profile_name_sealed"},
     // Conversation.
-    {"conversations.state", P::sealed, false, "menu position, cart page, details typed during checkout", "state", "CAST(customer_id AS TEXT)"},
+    {"conversations.state", P::sealed, false, "menu position, cart page, details typed during checkout", "state"},
     {"conversations.updated_at", P::database, false, "when the conversation last moved"},
     {"cart_items.sku", P::database, false, "product in the cart"},
     {"cart_items.quantity", P::database, false, "quantity in the cart"},
@@ -54,12 +56,12 @@ constexpr RegisteredField kFields[] = {
     {"order_vat.net", P::database, false, "net amount at that rate"},
     {"order_vat.vat", P::database, false, "VAT at that rate"},
     {"order_vat.gross", P::database, false, "gross amount at that rate"},
-    {"orders.recipient_name_sealed", P::sealed, false, "recipient name (delivery only)", "recipient_name", "number"},
-    {"orders.delivery_address_sealed", P::sealed, false, "delivery address (delivery only)", "delivery_address", "number"},
+    {"orders.recipient_name_sealed", P::sealed, false, "recipient name (delivery only)", "recipient_name"},
+    {"orders.delivery_address_sealed", P::sealed, false, "delivery address (delivery only)", "delivery_address"},
     // Messages owed to the customer, until delivered.
     {"outbox.channel", P::database, false, "channel of a reply"},
     {"outbox.kind", P::database, false, "message or button acknowledgement"},
-    {"outbox.body_sealed", P::sealed, false, "reply text, until the platform accepted it", "body", "'customer:' || customer_id"},
+    {"outbox.body_sealed", P::sealed, false, "reply text, until the platform accepted it", "body"},
     {"outbox.status", P::database, false, "pending, sent, delivered, read or failed"},
     {"outbox.attempts", P::database, false, "delivery attempts"},
     {"outbox.next_attempt_at", P::database, false, "next attempt"},
@@ -67,7 +69,7 @@ constexpr RegisteredField kFields[] = {
     {"outbox.external_id", P::database, false, "the platform's message id"},
     {"outbox.created_at", P::database, false, "when the reply was queued"},
     {"outbox.updated_at", P::database, false, "when its status last changed"},
-    {"chat_messages.body_sealed", P::sealed, false, "a message for a web chat customer, until fetched", "body", "'customer:' || customer_id"},
+    {"chat_messages.body_sealed", P::sealed, false, "a message for a web chat customer, until fetched", "body"},
     {"chat_messages.created_at", P::database, false, "when it was queued"},
     // Ids of inbound platform messages (no content, no customer link), for de-duplication.
     {"inbound_messages.channel", P::database, false, "channel"},
@@ -82,7 +84,7 @@ constexpr RegisteredField kFields[] = {
     {"consent_records.created_at", P::database, false, "when"},
     // Only if declared: the transcript of the conversation.
     {"chat_transcript.direction", P::database, true, "in (from the customer) or out (from the shop)"},
-    {"chat_transcript.body_sealed", P::sealed, true, "the text of the message", "body_sealed", "CAST(customer_id AS TEXT)"},
+    {"chat_transcript.body_sealed", P::sealed, true, "the text of the message", "body_sealed"},
     {"chat_transcript.created_at", P::database, true, "when it was written"},
 };
 
@@ -135,19 +137,6 @@ constexpr NonPersonalColumn kNonPersonal[] = {
     {"chat_transcript.customer_id", "link to the customer row"},
 };
 
-constexpr RegisteredTable kTables[] = {
-    {"customers", "id = ?1", "id"},
-    {"conversations", "customer_id = ?1", "customer_id"},
-    {"cart_items", "customer_id = ?1", "added_at, sku"},
-    {"orders", "customer_id = ?1", "id", true, "customer_id"},
-    {"order_lines", "order_id IN (SELECT id FROM orders WHERE customer_id = ?1)", "order_id, line_no", true},
-    {"order_vat", "order_id IN (SELECT id FROM orders WHERE customer_id = ?1)", "order_id, vat_rate", true},
-    {"outbox", "customer_id = ?1", "id"},
-    {"chat_messages", "customer_id = ?1", "id"},
-    {"inbound_messages", "", "received_at"},
-    {"chat_transcript", "customer_id = ?1", "id"},
-    {"consent_records", "customer_id = ?1", "id", false, "customer_id"},
-};
 
 std::string table_of(std::string_view field) { return std::string(field.substr(0, field.find('.'))); }
 
@@ -155,14 +144,7 @@ std::string table_of(std::string_view field) { return std::string(field.substr(0
 
 std::span<const RegisteredField> registered_fields() { return kFields; }
 std::span<const NonPersonalColumn> non_personal_columns() { return kNonPersonal; }
-std::span<const RegisteredTable> registered_tables() { return kTables; }
 
-const RegisteredTable* registered_table(std::string_view name) {
-  for (const auto& t : kTables) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
-}
 
 const RegisteredField* registered_field(std::string_view name) {
   for (const auto& f : kFields) {
@@ -218,14 +200,14 @@ Status check_inventory(const Inventory& inventory) {
   for (const auto& r : kFields) {
     const Category* c = inventory.category_of_field(r.name);
     if (c == nullptr) continue;
-    const RegisteredTable* t = registered_table(table_of(r.name));
+    const storage::CustomerTable* t = storage::customer_table(table_of(r.name));
     if (t == nullptr) continue;
     if (c->erasure.outcome == ErasureOutcome::keep_restricted && !t->retainable) {
       problems.push_back("category " + c->id + " keeps \"" + std::string(r.name) +
                          "\" after an erasure, but rows of " + std::string(t->name) +
                          " cannot be kept apart from the customer (only orders, their lines and VAT lines can)");
     }
-    if (c->erasure.outcome == ErasureOutcome::unlink && t->link_column.empty()) {
+    if (c->erasure.outcome == ErasureOutcome::unlink && !t->own_link) {
       problems.push_back("category " + c->id + " unlinks \"" + std::string(r.name) + "\" on erasure, but rows of " +
                          std::string(t->name) + " have no link of their own to cut");
     }

@@ -28,24 +28,9 @@ struct RegisteredField {
   // the others are needed for the shop to work and cannot be declared "not collected".
   bool optional;
   std::string_view what;  // for operators and the inventory docs
-  // Sealed fields: the place they are sealed for (vault.h FieldPlace): its column name and an SQL
-  // expression over the row giving its row string.
+  // Sealed fields: the column name of the place they are sealed for (vault.h FieldPlace); the
+  // row string is storage's business (storage/row_reader.h).
   std::string_view place_column = {};
-  std::string_view place_row = {};
-};
-
-// How the rows of a table with personal fields belong to a customer.
-struct RegisteredTable {
-  std::string_view name;
-  // SQL condition selecting one customer's rows, ?1 = customers.id; empty when the rows are not
-  // linked to any customer (they cannot be found for a person and expire on their own).
-  std::string_view of_customer;
-  std::string_view order_by;
-  // Rows may be kept after an erasure (categories with the outcome keep_restricted): the table's
-  // own link to the customer is `link_column` (cleared, with restricted_until set), or, when
-  // empty, the rows follow a parent table that is detached.
-  bool retainable = false;
-  std::string_view link_column = {};
 };
 
 // Columns of the schema that hold no personal data (catalog, keys, bookkeeping of the software),
@@ -56,8 +41,6 @@ struct NonPersonalColumn {
 };
 
 std::span<const RegisteredField> registered_fields();
-std::span<const RegisteredTable> registered_tables();
-const RegisteredTable* registered_table(std::string_view name);
 std::span<const NonPersonalColumn> non_personal_columns();
 const RegisteredField* registered_field(std::string_view name);
 

@@ -1,10 +1,12 @@
-// RowReader: reads the rows of one table that belong to one customer, column by column, for the
-// features that walk every personal field the registry declares (a data subject's export). The
-// table, column expressions and condition come from the compiled-in registry
-// (privacy/registry.h), never from a request. Thread-safe through Database; joins a caller's Tx.
+// The rows of one customer across every table that holds personal data, for the features that
+// walk every registered personal field (a data subject's export and erasure, src/rights). This
+// header knows how each such table's rows belong to a customer and, for sealed columns, which
+// row string they were sealed for; callers name tables and columns only. Thread-safe through
+// Database; joins a caller's Tx.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -18,24 +20,43 @@ namespace comptoir::storage {
 using Value = std::variant<std::monostate, std::int64_t, double, std::string, std::vector<std::uint8_t>>;
 
 struct Rows {
-  std::vector<std::vector<Value>> rows;  // one Value per requested expression
+  std::vector<std::vector<Value>> rows;  // one Value per requested column
 };
 
-// SELECT expressions FROM table WHERE condition (?1 = `param`) ORDER BY order_by.
-Result<Rows> select_rows(Tx& tx, std::string_view table, const std::vector<std::string>& expressions,
-                         std::string_view condition, std::int64_t param, std::string_view order_by);
+struct CustomerTable {
+  std::string_view name;
+  bool linked;      // false: rows belong to nobody (they expire on their own)
+  // Rows may be kept after an erasure, detached (orders) or following a detached parent (lines).
+  bool retainable;
+  bool own_link;    // the table has its own customer_id column, which can be cut
+};
 
-// DELETE FROM table WHERE condition (?1 = `param`); returns the number of rows deleted.
-Result<int> delete_rows(Tx& tx, std::string_view table, std::string_view condition, std::int64_t param);
-// UPDATE table SET column = NULL, … WHERE condition; returns the number of rows changed.
-Result<int> set_null(Tx& tx, std::string_view table, const std::vector<std::string>& columns, std::string_view condition,
-                     std::int64_t param);
+// Every table with personal fields, parents before children.
+std::span<const CustomerTable> customer_tables();
+const CustomerTable* customer_table(std::string_view name);
 
-// Rows kept after an erasure: `link_column` set to NULL and restricted_until set, by id.
+// A column to read: its value, or (for a sealed column) the row string it was sealed for.
+struct Column {
+  std::string name;
+  bool sealed_row = false;
+};
+
+// The customer's rows of `table` (which must be linked), in a stable order.
+Result<Rows> customer_rows(Tx& tx, std::string_view table, const std::vector<Column>& columns, std::int64_t customer_id);
+Result<int> count_customer_rows(Tx& tx, std::string_view table, std::int64_t customer_id);
+// Deletes the customer's rows; returns how many.
+Result<int> delete_customer_rows(Tx& tx, std::string_view table, std::int64_t customer_id);
+// Sets the columns to NULL in the customer's rows; returns how many rows.
+Result<int> clear_customer_columns(Tx& tx, std::string_view table, const std::vector<std::string>& columns,
+                                   std::int64_t customer_id);
+// Cuts the rows' own link to the customer (own_link tables); returns how many rows.
+Result<int> unlink_customer_rows(Tx& tx, std::string_view table, std::int64_t customer_id);
+
+// Rows kept after an erasure: their link cut and restricted_until set, by id.
 struct DetachedRow {
   std::int64_t id = 0;
   std::int64_t restricted_until = 0;
 };
-Status detach_rows(Tx& tx, std::string_view table, std::string_view link_column, const std::vector<DetachedRow>& rows);
+Status detach_rows(Tx& tx, std::string_view table, const std::vector<DetachedRow>& rows);
 
 }  // namespace comptoir::storage

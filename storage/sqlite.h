@@ -122,6 +122,9 @@ class Stmt {
   std::string text(int col) const;
   std::vector<std::uint8_t> blob(int col) const;
   bool is_null(int col) const;
+  // SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB or SQLITE_NULL.
+  int type(int col) const { return stmt_ ? sqlite3_column_type(stmt_, col) : SQLITE_NULL; }
+  double real(int col) const { return stmt_ ? sqlite3_column_double(stmt_, col) : 0.0; }
   int column_count() const { return stmt_ ? sqlite3_column_count(stmt_) : 0; }
 
  private:

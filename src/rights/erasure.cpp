@@ -28,7 +28,7 @@ std::string text_of(const storage::Value& v) {
 Result<ErasureReceipt> erase_subject(storage::Tx& tx, const privacy::Inventory& inventory, privacy::Vault& vault,
                                      const ExportSubject& subject, const Clock& clock) {
   const std::int64_t now = unix_seconds(clock.now());
-  auto exists = storage::select_rows(tx, "customers", {"subject_id"}, "id = ?1", subject.customer_id, "");
+  auto exists = storage::customer_rows(tx, "customers", {{"subject_id"}}, subject.customer_id);
   if (!exists) return std::unexpected(exists.error());
   if (exists->rows.empty() || text_of(exists->rows[0][0]) != subject.subject_id) {
     return fail(Errc::not_found, "no such customer (already erased?)");
@@ -41,10 +41,10 @@ Result<ErasureReceipt> erase_subject(storage::Tx& tx, const privacy::Inventory& 
   std::map<std::string, std::int64_t> kept_until;    // category → latest restriction end
 
   // Children before parents: the registry lists parents first.
-  const auto tables = privacy::registered_tables();
+  const auto tables = storage::customer_tables();
   for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
     const auto& table = *it;
-    if (table.of_customer.empty()) continue;  // not linked to anyone: expires on its own
+    if (!table.linked) continue;  // not linked to anyone: expires on its own
     const std::string name(table.name);
     std::vector<std::string> erase_columns;
     std::set<std::string> erase_categories, keep_categories, unlink_categories;
@@ -65,19 +65,18 @@ Result<ErasureReceipt> erase_subject(storage::Tx& tx, const privacy::Inventory& 
     }
     if (keep_categories.empty() && !unlink_categories.empty()) {
       // Kept without its link (e.g. proof of consent): clear what is to be erased, cut the link.
-      if (table.link_column.empty()) return fail(Errc::internal, "rows of " + name + " have no link to cut");
       if (!erase_columns.empty()) {
-        auto n = storage::set_null(tx, name, erase_columns, table.of_customer, subject.customer_id);
+        auto n = storage::clear_customer_columns(tx, name, erase_columns, subject.customer_id);
         if (!n) return std::unexpected(n.error());
         for (const auto& c : erase_categories) records[c] += *n;
       }
-      auto n = storage::set_null(tx, name, {std::string(table.link_column)}, table.of_customer, subject.customer_id);
+      auto n = storage::unlink_customer_rows(tx, name, subject.customer_id);
       if (!n) return std::unexpected(n.error());
       for (const auto& c : unlink_categories) records[c] += *n;
       continue;
     }
     if (keep_categories.empty()) {
-      auto n = storage::delete_rows(tx, name, table.of_customer, subject.customer_id);
+      auto n = storage::delete_customer_rows(tx, name, subject.customer_id);
       if (!n) return std::unexpected(n.error());
       for (const auto& c : erase_categories) records[c] += *n;
       continue;
@@ -86,20 +85,20 @@ Result<ErasureReceipt> erase_subject(storage::Tx& tx, const privacy::Inventory& 
       return fail(Errc::internal, "rows of " + name + " cannot be kept detached after an erasure");
     }
     if (!erase_columns.empty()) {
-      auto n = storage::set_null(tx, name, erase_columns, table.of_customer, subject.customer_id);
+      auto n = storage::clear_customer_columns(tx, name, erase_columns, subject.customer_id);
       if (!n) return std::unexpected(n.error());
       for (const auto& c : erase_categories) records[c] += *n;
     }
-    if (table.link_column.empty()) {
+    if (!table.own_link) {
       // Lines and VAT lines stay with their order, which is detached below.
-      auto n = storage::select_rows(tx, name, {"COUNT(*)"}, table.of_customer, subject.customer_id, "");
+      auto n = storage::count_customer_rows(tx, name, subject.customer_id);
       if (!n) return std::unexpected(n.error());
-      for (const auto& c : keep_categories) records[c] += static_cast<int>(int_of(n->rows[0][0]));
+      for (const auto& c : keep_categories) records[c] += *n;
       continue;
     }
     // Orders (the one retainable table with its own link): each kept until its legal end.
-    auto orders = storage::select_rows(tx, name, {"id", "number", "created_at", "updated_at", "status"}, table.of_customer,
-                                       subject.customer_id, "id");
+    auto orders = storage::customer_rows(tx, name, {{"id"}, {"number"}, {"created_at"}, {"updated_at"}, {"status"}},
+                                         subject.customer_id);
     if (!orders) return std::unexpected(orders.error());
     std::vector<storage::DetachedRow> kept;
     for (const auto& row : orders->rows) {
@@ -121,7 +120,7 @@ Result<ErasureReceipt> erase_subject(storage::Tx& tx, const privacy::Inventory& 
         records[c] += 1;
       }
     }
-    if (auto st = storage::detach_rows(tx, name, table.link_column, kept); !st) return std::unexpected(st.error());
+    if (auto st = storage::detach_rows(tx, name, kept); !st) return std::unexpected(st.error());
   }
   // Whatever a copy of a sealed field still holds (a backup, a page not yet overwritten) becomes
   // unreadable for good.

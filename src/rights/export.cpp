@@ -110,21 +110,22 @@ Result<std::string> export_subject(storage::Tx& tx, const privacy::Inventory& in
     // The tables this category's fields live in, in registry order.
     ordered_json records = ordered_json::array();
     bool linked = false, unlinked = false;
-    for (const auto& table : privacy::registered_tables()) {
+    for (const auto& table : storage::customer_tables()) {
       const std::string name(table.name);
       const auto fields = fields_of(cat, name);
       if (fields.empty()) continue;
-      if (table.of_customer.empty()) {
+      if (!table.linked) {
         unlinked = true;
         continue;
       }
       linked = true;
-      std::vector<std::string> expressions;
+      std::vector<storage::Column> columns;
       for (const auto* f : fields) {
-        expressions.emplace_back(f->name.substr(f->name.find('.') + 1));
-        if (f->protection == privacy::Protection::sealed) expressions.emplace_back(f->place_row);
+        const std::string column(f->name.substr(f->name.find('.') + 1));
+        columns.push_back({column});
+        if (f->protection == privacy::Protection::sealed) columns.push_back({column, true});
       }
-      auto rows = storage::select_rows(tx, name, expressions, table.of_customer, subject.customer_id, table.order_by);
+      auto rows = storage::customer_rows(tx, name, columns, subject.customer_id);
       if (!rows) return std::unexpected(rows.error());
       for (const auto& row : rows->rows) {
         ordered_json fields_json = ordered_json::object();

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "privacy/registry.h"
+#include "storage/row_reader.h"
 #include "tests/unit/chat/engine_fixture.h"
 
 namespace comptoir::testing {
@@ -47,24 +48,21 @@ class ExportTest : public ::testing::Test {
     return doc ? json::parse(*doc) : json();
   }
 
-  // Every (field, non-null?) the database holds for this customer, read directly.
+  // Every registered field that holds data for this customer, read table by table.
   std::set<std::string> fields_with_data(std::int64_t customer_id) {
     std::set<std::string> out;
     for (const auto& f : privacy::registered_fields()) {
       const std::string table(f.name.substr(0, f.name.find('.')));
       const std::string column(f.name.substr(f.name.find('.') + 1));
-      const auto* t = privacy::registered_table(table);
-      if (t == nullptr || t->of_customer.empty()) continue;
-      chat.w.db->run([&](sqlite3* h) {
-        const std::string sql = "SELECT COUNT(*) FROM " + table + " WHERE " + std::string(t->of_customer) + " AND " + column +
-                                " IS NOT NULL";
-        sqlite3_stmt* st = nullptr;
-        sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr);
-        sqlite3_bind_int64(st, 1, customer_id);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) out.insert(std::string(f.name));
-        sqlite3_finalize(st);
-        return 0;
-      });
+      const auto* t = storage::customer_table(table);
+      EXPECT_NE(t, nullptr) << table << " has personal fields but no customer link in storage/row_reader.cpp";
+      if (t == nullptr || !t->linked) continue;
+      auto rows = chat.w.in_tx<storage::Rows>([&](storage::Tx& tx) { return storage::customer_rows(tx, table, {{column}}, customer_id); });
+      EXPECT_TRUE(rows.has_value()) << f.name;
+      if (!rows) continue;
+      for (const auto& r : rows->rows) {
+        if (!std::holds_alternative<std::monostate>(r[0])) out.insert(std::string(f.name));
+      }
     }
     return out;
   }
