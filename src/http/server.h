@@ -11,6 +11,7 @@
 #include <string>
 
 #include "src/access/tokens.h"
+#include "src/audit/recorder.h"
 #include "src/chat/engine.h"
 #include "src/chat/inbox.h"
 #include "src/commerce/shop.h"
@@ -68,6 +69,9 @@ struct Services {
   std::string default_language = "en";
   // The privacy notice generated from the data inventory; absent: /privacy answers 404.
   const privacy::Notice* notice = nullptr;
+  // The audit log (docs/audit-log.md): every read of personal data through the admin API, every
+  // step of a data-subject request and every security-relevant event is recorded here.
+  audit::Recorder* audit = nullptr;
 };
 
 class Server {
