@@ -75,6 +75,12 @@ constexpr RegisteredField kFields[] = {
     {"inbound_messages.channel", P::database, false, "channel"},
     {"inbound_messages.external_id", P::database, false, "the platform's message or update id"},
     {"inbound_messages.received_at", P::database, false, "when it arrived"},
+    // Statuses that overtook the answer to our send (no content, no customer link), for a day.
+    {"early_statuses.channel", P::database, false, "channel"},
+    {"early_statuses.external_id", P::database, false, "the platform's message id"},
+    {"early_statuses.status", P::database, false, "sent, delivered, read or failed"},
+    {"early_statuses.error", P::database, false, "the platform's error code and title (never content)"},
+    {"early_statuses.received_at", P::database, false, "when it arrived"},
     // The consent ledger (append-only; no personal data beyond the link to the customer).
     {"consent_records.kind", P::database, false, "notice acknowledged, marketing consent given or withdrawn"},
     {"consent_records.notice_version", P::database, false, "hash of the privacy notice shown"},

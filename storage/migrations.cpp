@@ -233,6 +233,20 @@ BEGIN
   SELECT RAISE(ABORT, 'consent_records is append-only');
 END;
 )sql"},
+    {10, "WhatsApp statuses that arrive before the Graph API's answer", R"sql(
+-- A status webhook can overtake the answer to our send (which tells us the message's wamid). Such
+-- a status waits here, and is applied when the send is recorded; unclaimed ones go after a day.
+-- Holds no personal data: the platform's message id, a status, an error code and title.
+CREATE TABLE early_statuses (
+  channel     TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('sent', 'delivered', 'read', 'failed')),
+  error       TEXT NOT NULL DEFAULT '',
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (channel, external_id, status)
+) WITHOUT ROWID;
+CREATE INDEX early_statuses_received ON early_statuses(received_at);
+)sql"},
 };
 
 }  // namespace

@@ -27,6 +27,8 @@ OutboxRecord read_row(const Stmt& s) {
   return r;
 }
 
+constexpr std::int64_t kEarlyStatusSeconds = 24 * 3600;  // how long an unclaimed status waits
+
 int rank(const std::string& status) {
   if (status == "pending") return 0;
   if (status == "sent") return 1;
@@ -75,7 +77,8 @@ Result<std::vector<OutboxRecord>> OutboxStore::due(std::int64_t now, int limit) 
   return out;
 }
 
-Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& external_id, std::int64_t at) {
+Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& channel, const std::string& external_id,
+                              std::int64_t at) {
   // The body is personal data: drop it as soon as the platform has the message.
   Stmt s(tx,
          "UPDATE OR FAIL outbox SET status = 'sent', body_sealed = NULL, external_id = ?, attempts = attempts + 1,"
@@ -83,6 +86,49 @@ Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& extern
   if (external_id.empty()) s.bind_null(1);
   else s.bind(1, external_id);
   s.bind(2, at).bind(3, id);
+  if (auto st = s.run(); !st || external_id.empty()) return st;
+  // Statuses of this message that arrived before this answer.
+  struct Early {
+    std::string status, error;
+  };
+  std::vector<Early> early;
+  {
+    Stmt q(tx, "SELECT status, error FROM early_statuses WHERE channel = ? AND external_id = ?");
+    q.bind(1, channel).bind(2, external_id);
+    for (;;) {
+      auto row = q.step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      early.push_back({q.text(0), q.text(1)});
+    }
+  }
+  if (early.empty()) return ok();
+  for (const auto& e : early) {
+    if (auto applied = apply_status(tx, channel, external_id, e.status, e.error, at); !applied) {
+      return std::unexpected(applied.error());
+    }
+  }
+  Stmt d(tx, "DELETE FROM early_statuses WHERE channel = ? AND external_id = ?");
+  d.bind(1, channel).bind(2, external_id);
+  return d.run();
+}
+
+Status OutboxStore::supersede_pending(Tx& tx, std::int64_t customer_id, const std::string& channel, std::int64_t after_id,
+                                      std::int64_t created_until, const std::string& reason, std::int64_t at) {
+  Stmt s(tx,
+         "UPDATE OR FAIL outbox SET status = 'failed', body_sealed = NULL, last_error = ?, updated_at = ?"
+         " WHERE customer_id = ? AND channel = ? AND status = 'pending' AND id > ? AND created_at <= ?");
+  s.bind(1, reason).bind(2, at).bind(3, customer_id).bind(4, channel).bind(5, after_id).bind(6, created_until);
+  return s.run();
+}
+
+Status OutboxStore::remember_early_status(Tx& tx, const std::string& channel, const std::string& external_id,
+                                          const std::string& status, const std::string& error, std::int64_t at) {
+  Stmt purge(tx, "DELETE FROM early_statuses WHERE received_at < ?");
+  purge.bind(1, at - kEarlyStatusSeconds);
+  if (auto st = purge.run(); !st) return st;
+  Stmt s(tx, "INSERT OR IGNORE INTO early_statuses (channel, external_id, status, error, received_at) VALUES (?,?,?,?,?)");
+  s.bind(1, channel).bind(2, external_id).bind(3, status).bind(4, error).bind(5, at);
   return s.run();
 }
 
@@ -109,7 +155,11 @@ Result<bool> OutboxStore::apply_status(Tx& tx, const std::string& channel, const
   q.bind(1, channel).bind(2, external_id);
   auto row = q.step();
   if (!row) return std::unexpected(row.error());
-  if (!*row) return false;
+  if (!*row) {
+    // Not (yet) ours: it may have overtaken the answer to our send, which names the message.
+    if (auto st = remember_early_status(tx, channel, external_id, status, error, at); !st) return std::unexpected(st.error());
+    return false;
+  }
   const std::int64_t id = q.int64(0);
   const std::string current = q.text(1);
   if (current == "failed") return true;  // final

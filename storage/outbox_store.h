@@ -43,13 +43,20 @@ class OutboxStore {
   // Pending messages due at `now`, at most one per customer: the oldest pending one, so each
   // customer's messages go out in order.
   Result<std::vector<OutboxRecord>> due(std::int64_t now, int limit);
-  Status mark_sent(Tx& tx, std::int64_t id, const std::string& external_id, std::int64_t at);
+  // Also applies the statuses of `external_id` that arrived before this answer (see apply_status).
+  Status mark_sent(Tx& tx, std::int64_t id, const std::string& channel, const std::string& external_id, std::int64_t at);
   Status mark_retry(Tx& tx, std::int64_t id, std::int64_t next_attempt_at, const std::string& error, std::int64_t at);
   Status mark_failed(Tx& tx, std::int64_t id, const std::string& error, std::int64_t at);
   // Applies a platform status (delivered, read, failed) to the message with `external_id`;
-  // never moves backwards (sent < delivered < read; failed wins). Returns false if unknown.
+  // never moves backwards (sent < delivered < read; failed wins). Returns false if unknown: the
+  // status is then kept for a day (table early_statuses) in case it overtook the answer to our
+  // send, and applied by mark_sent when that answer is recorded.
   Result<bool> apply_status(Tx& tx, const std::string& channel, const std::string& external_id,
                             const std::string& status, const std::string& error, std::int64_t at);
+  // Fails the customer's other pending messages on `channel` queued after `after_id` and no later
+  // than `created_until`, with `reason` (a template sent outside WhatsApp's window stands for them).
+  Status supersede_pending(Tx& tx, std::int64_t customer_id, const std::string& channel, std::int64_t after_id,
+                           std::int64_t created_until, const std::string& reason, std::int64_t at);
   Result<std::vector<OutboxRecord>> list(const std::optional<std::string>& status, std::int64_t before_id, int limit);
   Result<OutboxCounts> counts();
   Result<std::optional<OutboxRecord>> by_id(std::int64_t id);
@@ -58,6 +65,8 @@ class OutboxStore {
   Result<std::optional<std::int64_t>> last_inbound(Tx& tx, std::int64_t customer_id);
 
  private:
+  Status remember_early_status(Tx& tx, const std::string& channel, const std::string& external_id,
+                               const std::string& status, const std::string& error, std::int64_t at);
   Database& db_;
 };
 

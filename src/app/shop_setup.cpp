@@ -48,6 +48,7 @@ channels::WhatsAppSettings whatsapp_settings(const config::Config& cfg) {
   while (!s.graph_base_url.empty() && s.graph_base_url.back() == '/') s.graph_base_url.pop_back();
   s.template_name = w.template_name;
   s.template_language = w.template_language;
+  s.max_message_age_seconds = std::int64_t{w.max_message_age_hours} * 3600;
   return s;
 }
 

@@ -78,6 +78,7 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
     }
     chat::Inbound in = inbound_from(m);
     if (in.text.size() > chat::kMaxTextBytes) in.text.resize(chat::kMaxTextBytes);
+    const bool stale = m.timestamp > 0 && now - m.timestamp > whatsapp_.max_message_age_seconds;
     bool duplicate = false, malformed = false;
     auto st = db_.write([&](storage::Tx& tx) -> Status {
       duplicate = malformed = false;  // Database::write may run this more than once
@@ -87,6 +88,7 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
         duplicate = true;
         return ok();
       }
+      if (stale) return ok();  // seen, so Meta's further retries are duplicates; nothing else
       auto handled = engine_.handle(tx, in);
       if (!handled) {
         if (handled.error().code == Errc::invalid_argument) {  // malformed content or address: acknowledged, no reply
@@ -107,6 +109,8 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
     }
     if (duplicate) {
       ++r.duplicates;
+    } else if (stale) {
+      ++r.stale;
     } else if (malformed) {
       ++r.skipped;  // recorded as seen (Meta's retries are ignored), logged by the caller
     } else {

@@ -20,6 +20,7 @@ struct WebhookResult {
   int duplicates = 0;  // already seen, ignored
   int statuses = 0;    // delivery statuses applied
   int skipped = 0;     // malformed or not for us: logged and acknowledged
+  int stale = 0;       // older than WhatsAppSettings::max_message_age_seconds: recorded, not acted upon
 };
 
 class ChannelHub {

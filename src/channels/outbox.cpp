@@ -312,7 +312,15 @@ Result<int> OutboxWorker::run_once() {
       const auto& a = attempts[i];
       Status s = ok();
       if (a.kind == Attempt::Kind::sent) {
-        s = store_.mark_sent(tx, a.record.id, a.external_id, at);
+        s = store_.mark_sent(tx, a.record.id, a.record.channel, a.external_id, at);
+        if (s && a.outside_window && a.record.customer_id) {
+          // One template invites the customer back; the other messages queued with this one
+          // (the rest of a multi-part reply) would each become the same template: spam.
+          s = store_.supersede_pending(tx, *a.record.customer_id, a.record.channel, a.record.id, a.record.created_at,
+                                       "outside the 24-hour window: the template sent as outbox " +
+                                           std::to_string(a.record.id) + " stands for this message",
+                                       at);
+        }
       } else if (retry_at[i] != 0) {
         s = store_.mark_retry(tx, a.record.id, retry_at[i], a.error, at);
       } else {

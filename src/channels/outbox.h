@@ -33,6 +33,10 @@ struct WhatsAppSettings {
   std::string template_name;      // sent instead of free-form text outside the 24-hour window
   std::string template_language = "en";
   bool read_profile_name = false;  // the data inventory collects "platform_profile"
+  // A message older than this when it reaches us (Meta retries a webhook for up to 7 days) is
+  // recorded as seen and acknowledged, but not acted upon: the customer has moved on and the
+  // 24-hour window for a reply has closed.
+  std::int64_t max_message_age_seconds = 24 * 3600;
 };
 
 struct TelegramSettings {

@@ -134,6 +134,7 @@ void read_channels(ObjectReader& r, ChannelsConfig& c, std::vector<std::string>&
     if (w->string("graph_base_url", wa.graph_base_url, 300) && !acceptable_api_url(wa.graph_base_url)) {
       w->error("graph_base_url", "must start with https:// (http:// only to this machine)");
     }
+    if (std::int64_t hours = 0; w->integer("max_message_age_hours", hours, 1, 168)) wa.max_message_age_hours = static_cast<int>(hours);
     if (auto t = w->object("template")) {
       t->require("name");
       t->string("name", wa.template_name, 512);

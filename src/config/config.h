@@ -82,6 +82,7 @@ struct WhatsAppConfig {
   std::string graph_base_url = "https://graph.facebook.com/v21.0";
   std::string template_name;  // optional: sent outside the 24-hour customer-service window
   std::string template_language = "en";
+  int max_message_age_hours = 24;  // older messages are acknowledged, not acted upon
 };
 
 struct TelegramConfig {

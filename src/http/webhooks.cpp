@@ -14,7 +14,7 @@ using nlohmann::json;
 namespace {
 
 json result_json(const channels::WebhookResult& r) {
-  return {{"processed", r.processed}, {"duplicates", r.duplicates}, {"statuses", r.statuses}, {"skipped", r.skipped}};
+  return {{"processed", r.processed}, {"duplicates", r.duplicates}, {"statuses", r.statuses}, {"skipped", r.skipped}, {"stale", r.stale}};
 }
 
 }  // namespace
@@ -44,6 +44,9 @@ void install_webhook_routes(httplib::Server& server, Context& ctx) {
     if (!r) return send_error(res, r.error());
     if (r->skipped > 0) {
       log::warn("webhook.skipped", {{"channel", "whatsapp"}, {"skipped", r->skipped}, {"request_id", request_id_of(res)}});
+    }
+    if (r->stale > 0) {
+      log::warn("webhook.stale", {{"channel", "whatsapp"}, {"stale", r->stale}, {"request_id", request_id_of(res)}});
     }
     send_json(res, 200, result_json(*r));
   });

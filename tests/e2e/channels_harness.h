@@ -293,6 +293,7 @@ struct ChannelOptions {
   bool whatsapp = true;
   bool telegram = false;
   std::string template_name;  // WhatsApp template for outside the 24-hour window
+  int max_message_age_hours = 0;  // 0: the default (24)
   int senders = 4;
   int max_attempts = 8;
 };
@@ -313,6 +314,7 @@ class ChannelShop {
                   R"(", "access_token": ")" + kAccessToken + R"(", "phone_number_id": ")" + kPhoneNumberId +
                   R"(", "graph_base_url": ")" + graph.base_url() + "\"";
       if (!o.template_name.empty()) channels += R"(, "template": {"name": ")" + o.template_name + R"(", "language": "fr"})";
+      if (o.max_message_age_hours > 0) channels += R"(, "max_message_age_hours": )" + std::to_string(o.max_message_age_hours);
       channels += "}";
     }
     if (o.telegram) {

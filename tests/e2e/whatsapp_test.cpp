@@ -382,9 +382,37 @@ TEST(WhatsApp, ServerErrorsAreRetriedAndReEngagementIsPermanent) {
   shop.stop();
 }
 
-TEST(WhatsApp, OutsideThe24HourWindowNoFreeFormReply) {
+// A webhook Meta retried for days (our server was down): the message is recorded, so later
+// retries are duplicates, but not acted upon — no order, no reply, no customer.
+TEST(WhatsApp, DaysOldMessagesAreAcknowledgedNotActedOn) {
   ChannelShop shop;
   ASSERT_TRUE(shop.start());
+  WaCustomer late(shop, "4915112345678", "Lotte Verspätet");
+  shop.personal("habt ihr noch Brot?");
+  const json old = wa::text(late.phone(), late.next_id(), "habt ihr noch Brot?", unix_now() - 25 * 3600);
+  json r = shop.whatsapp(wa::envelope(json::array({old}), nullptr, late.phone(), "Lotte Verspätet"));
+  EXPECT_EQ(r["stale"], 1) << r.dump();
+  EXPECT_EQ(r["processed"], 0) << r.dump();
+  r = shop.whatsapp(wa::envelope(json::array({old}), nullptr, late.phone(), "Lotte Verspätet"));
+  EXPECT_EQ(r["duplicates"], 1) << r.dump();
+  EXPECT_EQ(r["stale"], 0) << r.dump();
+  shop.settled();
+  EXPECT_EQ(shop.graph.attempts_to(late.phone()), 0u);
+  EXPECT_EQ(shop.outbox()["counts"]["pending"], 0);
+  // Within the limit (here 24 h), a late message is handled as usual.
+  const json recent = wa::text(late.phone(), late.next_id(), "hallo", unix_now() - 23 * 3600);
+  r = shop.whatsapp(wa::envelope(json::array({recent}), nullptr, late.phone(), "Lotte Verspätet"));
+  EXPECT_EQ(r["processed"], 1) << r.dump();
+  shop.settled();
+  EXPECT_FALSE(late.fresh().empty());
+  shop.stop();
+}
+
+TEST(WhatsApp, OutsideThe24HourWindowNoFreeFormReply) {
+  ChannelShop shop;
+  ChannelOptions o;
+  o.max_message_age_hours = 48;  // the only way to be outside the window here: an old message that is still handled
+  ASSERT_TRUE(shop.start(o));
   WaCustomer old(shop, "351912345678", "Olívia Antiga");
   shop.personal("olá, ainda têm pão?");
   const std::int64_t yesterday = unix_now() - 25 * 3600;
@@ -409,6 +437,7 @@ TEST(WhatsApp, OutsideThe24HourWindowTheTemplateIsSent) {
   ChannelShop shop;
   ChannelOptions o;
   o.template_name = "retour_client";
+  o.max_message_age_hours = 48;
   ASSERT_TRUE(shop.start(o));
   WaCustomer old(shop, "393471234567", "Ottavio Vecchio");
   shop.personal("c'è ancora pane?");
@@ -424,7 +453,11 @@ TEST(WhatsApp, OutsideThe24HourWindowTheTemplateIsSent) {
     EXPECT_EQ(m["template"].value("language", json::object()).value("code", ""), "fr") << m.dump();
     EXPECT_EQ(m.value("to", ""), old.phone());
   }
-  EXPECT_EQ(shop.outbox("?status=failed")["messages"].size(), 0u);
+  EXPECT_EQ(got.size(), 1u) << "one template per closed window, not one per reply part";
+  const json superseded = shop.outbox("?status=failed");
+  for (const auto& m : superseded["messages"]) {
+    EXPECT_NE(m["last_error"].get<std::string>().find("stands for this message"), std::string::npos) << m.dump();
+  }
   // Inside the window, free-form replies as usual.
   const auto now = old.say("ciao");
   ASSERT_FALSE(now.empty());

@@ -6,12 +6,14 @@
 // behaviour through the real binary; these pin the exact timing rules.
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "src/channels/hub.h"
 #include "src/channels/outbox.h"
@@ -39,7 +41,7 @@ class FakeTransport final : public Transport {
   };
   HttpResult post_json(const std::string& base_url, const std::string& path, const std::string& bearer,
                        const std::string& body) override {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     requests.push_back({base_url, path, bearer, json::parse(body, nullptr, false)});
     if (!scripted.empty()) {
       HttpResult r = scripted.front();
@@ -47,12 +49,18 @@ class FakeTransport final : public Transport {
       return r;
     }
     ++sent;
-    if (base_url == kGraph) return {200, json{{"messages", json::array({{{"id", "wamid.OUT" + std::to_string(sent)}}})}}.dump()};
+    if (base_url == kGraph) {
+      const std::string wamid = "wamid.OUT" + std::to_string(sent);
+      lock.unlock();
+      if (before_answer) before_answer(wamid);  // e.g. a status webhook that overtakes this answer
+      return {200, json{{"messages", json::array({{{"id", wamid}}})}}.dump()};
+    }
     return {200, json{{"ok", true}, {"result", {{"message_id", sent}}}}.dump()};
   }
   std::vector<Request> requests;
   std::deque<HttpResult> scripted;
   int sent = 0;
+  std::function<void(const std::string& wamid)> before_answer;
 
  private:
   std::mutex mutex_;
@@ -272,6 +280,45 @@ TEST_F(HubTest, StatusesOnlyMoveForward) {
   EXPECT_EQ(u.skipped, 1);
 }
 
+// Meta may deliver a status webhook before our send has its answer (the wamid): the status
+// waits and is applied when the answer is recorded, still only forward.
+TEST_F(HubTest, AStatusThatOvertakesTheSendAnswerIsNotLost) {
+  std::vector<WebhookResult> early;
+  transport.before_answer = [&](const std::string& wamid) {
+    early.push_back(wa_post(wa_body(nullptr, json::array({status(wamid, "delivered"), status(wamid, "read")}))));
+  };
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.EARLY", "33612345678", "hello")}))).processed, 1);
+  while (run() > 0) {
+  }
+  transport.before_answer = nullptr;
+  ASSERT_FALSE(early.empty());
+  for (const auto& e : early) EXPECT_EQ(e.statuses, 0);  // not known yet when they came
+  const auto all = rows();
+  ASSERT_FALSE(all.empty());
+  for (const auto& row : all) {
+    EXPECT_EQ(row.status, "read") << row.external_id;
+    EXPECT_TRUE(row.body_sealed.empty());
+  }
+  // Claimed statuses are gone; a status for a message that is not ours waits a day, then goes.
+  auto waiting = [&] {
+    std::int64_t n = -1;
+    EXPECT_TRUE(world.w.db->read([&](storage::Tx& tx) -> Status {
+      sqlite3_stmt* s = nullptr;
+      sqlite3_prepare_v2(tx.handle(), "SELECT count(*) FROM early_statuses", -1, &s, nullptr);
+      if (sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
+      sqlite3_finalize(s);
+      return ok();
+    }));
+    return n;
+  };
+  EXPECT_EQ(waiting(), 0);
+  EXPECT_EQ(wa_post(wa_body(nullptr, json::array({status("wamid.SOMEONE_ELSES", "delivered")}))).statuses, 0);
+  EXPECT_EQ(waiting(), 1);
+  world.w.clock.advance(std::chrono::hours(25));
+  EXPECT_EQ(wa_post(wa_body(nullptr, json::array({status("wamid.ANOTHER", "delivered")}))).statuses, 0);
+  EXPECT_EQ(waiting(), 1);  // the day-old one was purged
+}
+
 TEST_F(HubTest, DeliveredThenReadInOrder) {
   ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.IN2", "33612345678", "hello")}))).processed, 1);
   while (run() > 0) {
@@ -347,6 +394,7 @@ TEST_F(HubTest, ReEngagementErrorIsPermanent) {
 }
 
 TEST_F(HubTest, OutsideTheWindowWithoutTemplateNothingIsSent) {
+  wa.max_message_age_seconds = 48 * 3600;  // outside the window here means an old message still handled
   const std::int64_t old = now() - 25 * 3600;
   ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.OLD", "33612345678", "hello", old)}))).processed, 1);
   while (run() > 0) {
@@ -367,10 +415,24 @@ TEST_F(HubTest, OutsideTheWindowWithoutTemplateNothingIsSent) {
 TEST_F(HubTest, OutsideTheWindowTheTemplateIsSent) {
   wa.template_name = "order_update";
   wa.template_language = "fr";
-  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.OLD2", "33612345678", "hello", now() - 25 * 3600)}))).processed, 1);
+  wa.max_message_age_seconds = 48 * 3600;
+  // Two old messages, so two replies are queued for a customer whose window has closed.
+  json later = tap("wamid.OLD3", "33612345678", "browse");
+  later["timestamp"] = std::to_string(now() - 25 * 3600);
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.OLD2", "33612345678", "hello", now() - 25 * 3600), later}))).processed, 2);
   while (run() > 0) {
   }
-  ASSERT_FALSE(transport.requests.empty());
+  // One template stands for the whole multi-part reply; the other parts are failed with the reason.
+  ASSERT_EQ(transport.requests.size(), 1u);
+  std::size_t superseded = 0;
+  for (const auto& row : rows()) {
+    if (row.status == "failed") {
+      EXPECT_NE(row.last_error.find("stands for this message"), std::string::npos) << row.last_error;
+      EXPECT_TRUE(row.body_sealed.empty());
+      ++superseded;
+    }
+  }
+  EXPECT_GE(superseded, 1u);
   for (const auto& req : transport.requests) {
     ASSERT_EQ(req.body.value("type", ""), "template") << req.body.dump();
     EXPECT_EQ(req.body.value("to", ""), "33612345678");

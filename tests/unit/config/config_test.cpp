@@ -192,6 +192,24 @@ TEST(ConfigRanges, EveryBoundaryIsInclusiveAndOneBeyondIsRejected) {
   }
 }
 
+TEST(ConfigRanges, WhatsAppMessageAgeIsBetweenOneHourAndSevenDays) {
+  auto wa = [](const std::string& extra) {
+    return with(R"("channels": {"whatsapp": {"app_secret": "0123456789abcdef0123", "verify_token": "0123456789abcdef",)"
+                R"( "access_token": "0123456789abcdef0123", "phone_number_id": "106540352242922")" + extra + "}}");
+  };
+  const auto defaults = parse_text(wa(""));
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().message;
+  EXPECT_EQ(defaults->channels.whatsapp->max_message_age_hours, 24);
+  const std::string err = "channels.whatsapp.max_message_age_hours: must be an integer between 1 and 168";
+  EXPECT_EQ(error_of(parse_text(wa(R"(, "max_message_age_hours": 0)"))), err);
+  EXPECT_EQ(error_of(parse_text(wa(R"(, "max_message_age_hours": 169)"))), err);
+  for (int hours : {1, 168}) {
+    const auto r = parse_text(wa(R"(, "max_message_age_hours": )" + std::to_string(hours)));
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->channels.whatsapp->max_message_age_hours, hours);
+  }
+}
+
 TEST(ConfigRanges, HugeAndNonIntegerNumbersAreRejectedByPath) {
   EXPECT_EQ(error_of(parse_text(with(R"("server": {"port": 18446744073709551615})"))),
             "server.port: must be an integer between 0 and 65535");
