@@ -24,6 +24,8 @@ constexpr RegisteredField kFields[] = {
     // How to reach them.
     {"customers.address_sealed", P::sealed, false, "WhatsApp id, Telegram chat id or web chat session id", "address"},
     {"customers.address_index", P::blind_index, false, "keyed hash of the address, to find the customer"},
+    {"customer_aliases.address_index", P::blind_index, false, "keyed hash of another id of the customer (WhatsApp user id)"},
+    {"customer_aliases.created_at", P::database, false, "when that id was first seen"},
     // Only if declared.
     {"customers.profile_name_sealed", P::sealed, true, "the messaging profile name the platform sends", "profile_name_sealed"},
     // Conversation.
@@ -128,6 +130,7 @@ constexpr NonPersonalColumn kNonPersonal[] = {
     {"product_texts.description", "catalog"},
     {"customers.id", "row key: links the customer's rows, carries no data of its own"},
     {"conversations.customer_id", "link to the customer row"},
+    {"customer_aliases.customer_id", "link to the customer row"},
     {"cart_items.customer_id", "link to the customer row"},
     {"orders.id", "row key"},
     {"orders.customer_id", "link to the customer row (cleared when an order is kept detached)"},

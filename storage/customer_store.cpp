@@ -37,6 +37,29 @@ Result<std::optional<CustomerRecord>> CustomerStore::by_index(Tx& tx, const std:
   return one(s);
 }
 
+Result<std::optional<CustomerRecord>> CustomerStore::by_alias(Tx& tx, const std::string& alias_index) {
+  Stmt s(tx, std::string("SELECT ") + kColumns +
+                 " FROM customers WHERE id = (SELECT customer_id FROM customer_aliases WHERE address_index = ?)");
+  s.bind(1, alias_index);
+  return one(s);
+}
+
+Result<bool> CustomerStore::add_alias(Tx& tx, std::int64_t customer_id, const std::string& alias_index, std::int64_t at) {
+  Stmt s(tx,
+         "INSERT OR IGNORE INTO customer_aliases (address_index, customer_id, created_at)"
+         " SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE address_index = ?1)");
+  s.bind(1, alias_index).bind(2, customer_id).bind(3, at);
+  if (auto st = s.run(); !st) return std::unexpected(st.error());
+  return sqlite3_changes(tx.handle()) == 1;
+}
+
+Status CustomerStore::set_address(Tx& tx, std::int64_t id, const std::string& address_index,
+                                  const std::vector<std::uint8_t>& sealed) {
+  Stmt s(tx, "UPDATE OR FAIL customers SET address_index = ?, address_sealed = ? WHERE id = ?");
+  s.bind(1, address_index).bind_blob(2, sealed).bind(3, id);
+  return s.run();
+}
+
 Result<std::optional<CustomerRecord>> CustomerStore::by_id(Tx& tx, std::int64_t id) {
   Stmt s(tx, std::string("SELECT ") + kColumns + " FROM customers WHERE id = ?");
   s.bind(1, id);

@@ -43,6 +43,13 @@ class CustomerStore {
   Result<std::optional<CustomerRecord>> by_index(Tx& tx, const std::string& address_index);
   Result<std::optional<CustomerRecord>> by_id(Tx& tx, std::int64_t id);
   Result<std::optional<CustomerRecord>> by_id(std::int64_t id);
+  // The customer another id of whom has this blind index (customer_aliases).
+  Result<std::optional<CustomerRecord>> by_alias(Tx& tx, const std::string& alias_index);
+  // Records `alias_index` for the customer unless the index already finds someone (as an address
+  // or an alias). Returns whether it was added.
+  Result<bool> add_alias(Tx& tx, std::int64_t customer_id, const std::string& alias_index, std::int64_t at);
+  // The customer's address changed (WhatsApp "user_changed_number"): a new index and sealed form.
+  Status set_address(Tx& tx, std::int64_t id, const std::string& address_index, const std::vector<std::uint8_t>& sealed);
   // Inserts and returns the new id. Errc::conflict if the address index exists.
   Result<std::int64_t> insert(Tx& tx, const CustomerRecord& c);
   Status set_language(Tx& tx, std::int64_t id, const std::string& language);

@@ -247,6 +247,17 @@ CREATE TABLE early_statuses (
 ) WITHOUT ROWID;
 CREATE INDEX early_statuses_received ON early_statuses(received_at);
 )sql"},
+    {11, "other ids of a customer on the same channel (WhatsApp's business-scoped user id)", R"sql(
+-- WhatsApp is replacing the phone number (wa_id) by a business-scoped user id for customers who
+-- turn on usernames; a message may carry both, and later only the user id. The second id is kept
+-- as a blind index only (never in the clear), so that it finds the same customer.
+CREATE TABLE customer_aliases (
+  address_index TEXT PRIMARY KEY,
+  customer_id   INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+  created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX customer_aliases_customer ON customer_aliases(customer_id);
+)sql"},
 };
 
 }  // namespace

@@ -14,6 +14,7 @@ struct TableSql {
 
 constexpr TableSql kTables[] = {
     {{"customers", true, false, false}, "id = ?1", "id"},
+    {{"customer_aliases", true, false, false}, "customer_id = ?1", "address_index"},
     {{"conversations", true, false, false}, "customer_id = ?1", "customer_id"},
     {{"cart_items", true, false, false}, "customer_id = ?1", "added_at, sku"},
     {{"orders", true, true, true}, "customer_id = ?1", "id"},
@@ -22,6 +23,7 @@ constexpr TableSql kTables[] = {
     {{"outbox", true, false, true}, "customer_id = ?1", "id"},
     {{"chat_messages", true, false, true}, "customer_id = ?1", "id"},
     {{"inbound_messages", false, false, false}, "", ""},
+    {{"early_statuses", false, false, false}, "", ""},
     {{"chat_transcript", true, false, true}, "customer_id = ?1", "id"},
     {{"consent_records", true, false, true}, "customer_id = ?1", "id"},
 };

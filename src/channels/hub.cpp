@@ -29,6 +29,7 @@ chat::Inbound inbound_from(const whatsapp::Message& m) {
   chat::Inbound in;
   in.channel = privacy::Channel::whatsapp;
   in.address = m.from;
+  in.alias = m.user_id;
   in.profile_name = m.profile_name;
   if (m.type == "text") {
     in.text = m.text;
@@ -89,6 +90,20 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
         return ok();
       }
       if (stale) return ok();  // seen, so Meta's further retries are duplicates; nothing else
+      if (m.type == "system") {
+        // A notice from WhatsApp, not from the customer: never answered. A changed number moves
+        // the customer to it (their cart, orders and conversation stay theirs).
+        if (m.new_wa_id.empty()) return ok();
+        auto moved = engine_.customers().change_address(tx, privacy::Channel::whatsapp, m.from, m.new_wa_id);
+        if (!moved) {
+          if (moved.error().code == Errc::invalid_argument) {
+            malformed = true;
+            return ok();
+          }
+          return std::unexpected(moved.error());
+        }
+        return ok();
+      }
       auto handled = engine_.handle(tx, in);
       if (!handled) {
         if (handled.error().code == Errc::invalid_argument) {  // malformed content or address: acknowledged, no reply

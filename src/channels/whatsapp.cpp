@@ -136,6 +136,14 @@ Result<Webhook> parse_webhook(std::string_view body, const ParseOptions& options
               if (!user.empty() && k.user_id == user && !k.wa_id.empty()) msg.from = k.wa_id;  // never match "no id" to "no id"
             }
           }
+          {
+            // The business-scoped user id alongside a wa_id: another key of the same customer.
+            std::string user = str(m, "from_user_id");
+            for (const auto& k : contacts) {
+              if (user.empty() && !k.wa_id.empty() && k.wa_id == msg.from) user = k.user_id;
+            }
+            if (user != msg.from && user.size() <= 64) msg.user_id = user;
+          }
           if (options.read_profile_name) {
             const std::string user = str(m, "from_user_id");
             for (const auto& k : contacts) {
@@ -189,6 +197,12 @@ Result<Webhook> parse_webhook(std::string_view body, const ParseOptions& options
             if (msg.order.empty()) {
               ++out.skipped;
               continue;
+            }
+          } else if (msg.type == "system") {
+            const json& sys = m.value("system", json::object());
+            if (sys.is_object() && str(sys, "type") == "user_changed_number") {
+              msg.new_wa_id = str(sys, "wa_id");
+              if (msg.new_wa_id.size() > 64) msg.new_wa_id.clear();
             }
           } else if (msg.type == "location") {
             const json& l = m.value("location", json::object());

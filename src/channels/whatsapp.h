@@ -30,6 +30,7 @@ struct OrderItem {
 struct Message {
   std::string id;               // wamid
   std::string from;             // wa_id, or the business-scoped user id when wa_id is absent
+  std::string user_id;          // the business-scoped user id (BSUID) when it comes with a wa_id
   std::int64_t timestamp = 0;   // Unix seconds, as sent
   std::string phone_number_id;  // which of our numbers it was sent to
   std::string type;             // text, interactive, button, order, location, or anything else
@@ -38,6 +39,7 @@ struct Message {
   std::vector<OrderItem> order;
   std::string location;         // a readable location (address / name / "lat, lon")
   std::string profile_name;     // contacts[].profile.name, only when ParseOptions asks for it
+  std::string new_wa_id;        // type "system", system.type "user_changed_number": the new number
 };
 
 struct Status {

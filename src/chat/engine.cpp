@@ -1084,6 +1084,10 @@ Result<Engine::Handled> Engine::handle(Tx& tx, const Inbound& in) {
   auto st = [&]() -> Status {
     auto customer = customers_.find_or_create(tx, in.channel, in.address, messages_.default_language());
     if (!customer) return std::unexpected(customer.error());
+    if (!in.alias.empty()) {
+      // A malformed second id is ignored: the message itself is fine.
+      if (auto s = customers_.add_alias(tx, *customer, in.alias); !s && s.error().code != Errc::invalid_argument) return s;
+    }
     const std::string row = std::to_string(customer->id);
     const privacy::FieldPlace place{"conversations", "state", row};
     storage::CustomerStore store(db_);

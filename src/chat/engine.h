@@ -42,6 +42,7 @@ struct OrderLine {
 struct Inbound {
   privacy::Channel channel = privacy::Channel::webchat;
   std::string address;  // wa_id, Telegram chat id, or web chat session id
+  std::string alias;    // another id of the same customer on the channel (WhatsApp's BSUID next to a wa_id)
   std::string text;     // what the customer typed (empty if an option was tapped)
   std::string option;   // the id of a tapped option (empty if text was typed)
   std::vector<OrderLine> order;  // a cart sent from the platform's catalog (WhatsApp "order")
@@ -98,6 +99,7 @@ class Engine {
   Reply marketing_message(const std::string& text, const std::string& language) const;
   // The consent ledger the engine records notice acknowledgements and marketing choices in.
   commerce::ConsentLedger& consent() { return consent_; }
+  commerce::CustomerDirectory& customers() { return customers_; }
 
   const Messages& messages() const { return messages_; }
   const EngineSettings& settings() const { return settings_; }

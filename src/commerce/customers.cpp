@@ -28,8 +28,39 @@ Result<std::optional<Customer>> CustomerDirectory::find(storage::Tx& tx, privacy
   if (!idx) return std::unexpected(idx.error());
   auto rec = store_.by_index(tx, *idx);
   if (!rec) return std::unexpected(rec.error());
+  if (!rec->has_value()) {
+    rec = store_.by_alias(tx, *idx);
+    if (!rec) return std::unexpected(rec.error());
+  }
   if (!rec->has_value()) return std::optional<Customer>();
   return std::optional<Customer>(from_record(**rec));
+}
+
+Status CustomerDirectory::add_alias(storage::Tx& tx, const Customer& c, std::string_view alias) {
+  auto idx = index_.of(c.channel, alias);
+  if (!idx) return std::unexpected(idx.error());
+  auto added = store_.add_alias(tx, c.id, *idx, unix_seconds(clock_.now()));
+  if (!added) return std::unexpected(added.error());
+  return ok();
+}
+
+Result<bool> CustomerDirectory::change_address(storage::Tx& tx, privacy::Channel channel, std::string_view from,
+                                               std::string_view to) {
+  auto found = find(tx, channel, from);
+  if (!found) return std::unexpected(found.error());
+  if (!found->has_value()) return false;
+  auto taken = find(tx, channel, to);
+  if (!taken) return std::unexpected(taken.error());
+  if (taken->has_value()) return false;
+  auto idx = index_.of(channel, to);
+  if (!idx) return std::unexpected(idx.error());
+  auto normalized = privacy::normalize_address(channel, to);
+  if (!normalized) return std::unexpected(normalized.error());
+  const Customer& c = **found;
+  auto sealed = vault_.seal(tx, c.subject_id, {"customers", "address", *idx}, *normalized);
+  if (!sealed) return std::unexpected(sealed.error());
+  if (auto st = store_.set_address(tx, c.id, *idx, *sealed); !st) return std::unexpected(st.error());
+  return true;
 }
 
 Result<Customer> CustomerDirectory::find_or_create(storage::Tx& tx, privacy::Channel channel,
@@ -38,6 +69,10 @@ Result<Customer> CustomerDirectory::find_or_create(storage::Tx& tx, privacy::Cha
   if (!idx) return std::unexpected(idx.error());
   auto rec = store_.by_index(tx, *idx);
   if (!rec) return std::unexpected(rec.error());
+  if (!rec->has_value()) {
+    rec = store_.by_alias(tx, *idx);
+    if (!rec) return std::unexpected(rec.error());
+  }
   if (rec->has_value()) return from_record(**rec);
 
   auto normalized = privacy::normalize_address(channel, address);

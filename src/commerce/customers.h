@@ -36,7 +36,17 @@ class CustomerDirectory {
   // Errc::invalid_argument for a malformed address.
   Result<Customer> find_or_create(storage::Tx& tx, privacy::Channel channel, std::string_view address,
                                   std::string_view language);
+  // Both find a customer by their address or by another id of theirs recorded with add_alias.
   Result<std::optional<Customer>> find(storage::Tx& tx, privacy::Channel channel, std::string_view address);
+  // Records `alias`, another id of the same person on the customer's channel (WhatsApp's
+  // business-scoped user id next to the wa_id), as a blind index only, so that a message carrying
+  // only that id finds this customer. Nothing happens when the id already finds someone.
+  // Errc::invalid_argument for a malformed id.
+  Status add_alias(storage::Tx& tx, const Customer& c, std::string_view alias);
+  // The customer at `from` now uses `to` (WhatsApp "user_changed_number"): the address is moved,
+  // resealed under the customer's key. Returns false (nothing changed) when nobody has `from`,
+  // or `to` already belongs to a customer.
+  Result<bool> change_address(storage::Tx& tx, privacy::Channel channel, std::string_view from, std::string_view to);
   Result<std::optional<Customer>> by_id(storage::Tx& tx, std::int64_t id);
   // The customer's channel address, opened from its sealed form (to send them a message).
   Result<std::string> address_of(storage::Tx& tx, const Customer& c);

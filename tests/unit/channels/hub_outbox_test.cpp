@@ -319,6 +319,99 @@ TEST_F(HubTest, AStatusThatOvertakesTheSendAnswerIsNotLost) {
   EXPECT_EQ(waiting(), 1);  // the day-old one was purged
 }
 
+// WhatsApp's business-scoped user ids (usernames): a message may carry both the wa_id and the
+// user id, and later only the user id. Both find the same customer; the user id is kept only as
+// a blind index.
+TEST_F(HubTest, AUserIdSeenWithTheNumberLaterFindsTheSameCustomer) {
+  auto count = [&](const char* sql) {
+    std::int64_t n = -1;
+    EXPECT_TRUE(world.w.db->read([&](storage::Tx& tx) -> Status {
+      sqlite3_stmt* st = nullptr;
+      sqlite3_prepare_v2(tx.handle(), sql, -1, &st, nullptr);
+      if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+      sqlite3_finalize(st);
+      return ok();
+    }));
+    return n;
+  };
+  json both = text("wamid.B1", "33612345678", "hello");
+  both["from_user_id"] = "FR.71928364500012";
+  ASSERT_EQ(wa_post(wa_body(json::array({both}))).processed, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM customers"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM customer_aliases"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM customer_aliases WHERE address_index LIKE '%FR.%'"), 0);
+  // The same again records nothing new.
+  both["id"] = "wamid.B2";
+  ASSERT_EQ(wa_post(wa_body(json::array({both}))).processed, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM customer_aliases"), 1);
+  // Later, only the user id (the customer turned on a username): still the same customer.
+  json only = {{"from_user_id", "FR.71928364500012"}, {"id", "wamid.B3"}, {"timestamp", std::to_string(now())},
+               {"type", "text"}, {"text", {{"body", "hello"}}}};
+  ASSERT_EQ(wa_post(wa_body(json::array({only}))).processed, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM customers"), 1);
+  while (run() > 0) {
+  }
+  ASSERT_FALSE(transport.requests.empty());
+  for (const auto& req : transport.requests) EXPECT_EQ(req.body.value("to", ""), "33612345678");
+  // A user id that already is someone's address is not taken over as an alias.
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.C1", "FR.99999999999999", "hello")}))).processed, 1);
+  json clash = text("wamid.C2", "33699999999", "hello");
+  clash["from_user_id"] = "FR.99999999999999";
+  ASSERT_EQ(wa_post(wa_body(json::array({clash}))).processed, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM customers"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM customer_aliases"), 1);
+}
+
+// "user_changed_number": the customer moves to the new number with their cart and orders; the
+// notice itself is never answered, and the old number is nobody's any more.
+TEST_F(HubTest, AChangedNumberMovesTheCustomer) {
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.N1", "33611111111", "hello")}))).processed, 1);
+  while (run() > 0) {
+  }
+  transport.requests.clear();
+  json notice = {{"from", "33611111111"}, {"id", "wamid.N2"}, {"timestamp", std::to_string(now())}, {"type", "system"},
+                 {"system", {{"body", "User A changed from 33611111111 to 33622222222"}, {"wa_id", "33622222222"},
+                             {"type", "user_changed_number"}}}};
+  ASSERT_EQ(wa_post(wa_body(json::array({notice}))).processed, 1);
+  while (run() > 0) {
+  }
+  EXPECT_TRUE(transport.requests.empty()) << "a system notice is not answered";
+  std::optional<commerce::Customer> moved, old;
+  ASSERT_TRUE(world.w.db->read([&](storage::Tx& tx) -> Status {
+    auto a = world.w.customers->find(tx, privacy::Channel::whatsapp, "33622222222");
+    auto b = world.w.customers->find(tx, privacy::Channel::whatsapp, "33611111111");
+    if (!a || !b) return fail(Errc::internal, "find failed");
+    moved = *a;
+    old = *b;
+    return ok();
+  }));
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_FALSE(old.has_value());
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.N3", "33622222222", "hello")}))).processed, 1);
+  while (run() > 0) {
+  }
+  ASSERT_FALSE(transport.requests.empty());
+  for (const auto& req : transport.requests) EXPECT_EQ(req.body.value("to", ""), "33622222222");
+  // Other system notices, and a change to a number that is already a customer, change nothing.
+  json other = notice;
+  other["id"] = "wamid.N4";
+  other["system"]["type"] = "customer_identity_changed";
+  EXPECT_EQ(wa_post(wa_body(json::array({other}))).processed, 1);
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.N5", "33633333333", "hello")}))).processed, 1);
+  json clash = notice;
+  clash["id"] = "wamid.N6";
+  clash["from"] = "33622222222";
+  clash["system"]["wa_id"] = "33633333333";
+  EXPECT_EQ(wa_post(wa_body(json::array({clash}))).processed, 1);
+  ASSERT_TRUE(world.w.db->read([&](storage::Tx& tx) -> Status {
+    auto a = world.w.customers->find(tx, privacy::Channel::whatsapp, "33622222222");
+    if (!a) return fail(Errc::internal, "find failed");
+    EXPECT_TRUE(a->has_value());
+    if (a->has_value()) EXPECT_EQ((*a)->id, moved->id);
+    return ok();
+  }));
+}
+
 TEST_F(HubTest, DeliveredThenReadInOrder) {
   ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.IN2", "33612345678", "hello")}))).processed, 1);
   while (run() > 0) {

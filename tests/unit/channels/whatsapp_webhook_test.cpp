@@ -51,7 +51,7 @@ Webhook parsed(std::string_view body) {
 std::string everything(const Webhook& h) {
   std::string all;
   for (const auto& m : h.messages) {
-    all += m.id + "|" + m.from + "|" + m.phone_number_id + "|" + m.type + "|" + m.text + "|" + m.option + "|" + m.location + "|";
+    all += m.id + "|" + m.from + "|" + m.user_id + "|" + m.new_wa_id + "|" + m.phone_number_id + "|" + m.type + "|" + m.text + "|" + m.option + "|" + m.location + "|";
     for (const auto& i : m.order) all += i.sku + "|";
   }
   for (const auto& s : h.statuses) all += s.id + "|" + s.status + "|" + s.phone_number_id + "|" + s.error + "|";
@@ -227,6 +227,34 @@ TEST(WhatsAppWebhook, MediaReactionsAndUnsupportedAreNotRead) {
                                      std::string("98 76 54 32"), std::string("\xF0\x9F\x91\x8D")}) {
     EXPECT_EQ(all.find(content), std::string::npos) << content;
   }
+}
+
+TEST(WhatsAppWebhook, UserIdsNextToTheNumberAndChangedNumbers) {
+  json both = message("wamid.U1", "text", {{"body", "hi"}});
+  both["from_user_id"] = "FR.71928364500012";
+  json via_contact = message("wamid.U2", "text", {{"body", "hi"}});
+  json only = {{"from_user_id", "FR.71928364500012"}, {"id", "wamid.U3"}, {"timestamp", "1749416383"}, {"type", "text"},
+               {"text", {{"body", "hi"}}}};
+  json changed = message("wamid.U4", "system", {{"body", "User changed number"}, {"wa_id", "16505559999"}, {"type", "user_changed_number"}});
+  json other = message("wamid.U5", "system", {{"body", "Identity changed"}, {"type", "customer_identity_changed"}});
+  std::string body = envelope(json::array({both, via_contact, only, changed, other}));
+  json env = json::parse(body);
+  env["entry"][0]["changes"][0]["value"]["contacts"][0]["user_id"] = "FR.71928364500012";
+  const Webhook h = parsed(env.dump());
+  ASSERT_EQ(h.messages.size(), 5u);
+  EXPECT_EQ(h.messages[0].from, "16505551234");
+  EXPECT_EQ(h.messages[0].user_id, "FR.71928364500012");
+  EXPECT_EQ(h.messages[1].user_id, "FR.71928364500012") << "paired through contacts[]";
+  EXPECT_EQ(h.messages[2].from, "16505551234") << "the contact names the number";
+  EXPECT_EQ(h.messages[2].user_id, "FR.71928364500012");
+  EXPECT_EQ(h.messages[3].type, "system");
+  EXPECT_EQ(h.messages[3].new_wa_id, "16505559999");
+  EXPECT_EQ(h.messages[4].new_wa_id, "");
+  // Without a contact pairing them, a user id alone is the address and no alias.
+  const Webhook alone = parsed(envelope(json::array({only})));
+  ASSERT_EQ(alone.messages.size(), 1u);
+  EXPECT_EQ(alone.messages[0].from, "FR.71928364500012");
+  EXPECT_EQ(alone.messages[0].user_id, "");
 }
 
 TEST(WhatsAppWebhook, Statuses) {
