@@ -362,4 +362,21 @@ Status Verifier::finish(bool require_sealed) {
   return ok();
 }
 
+Result<Verifier::Summary> verify_export(std::istream& in, const PublicKey& key) {
+  Verifier v(key);
+  std::string text;
+  std::int64_t n = 0;
+  while (std::getline(in, text)) {
+    ++n;
+    const std::string where = "line " + std::to_string(n);
+    auto parsed = parse_line(text);
+    if (!parsed) return fail(Errc::corrupt, where + ": " + parsed.error().message);
+    auto st = parsed->type == Line::Type::event ? v.event(parsed->record, where) : v.checkpoint(parsed->checkpoint, where);
+    if (!st) return std::unexpected(st.error());
+  }
+  if (in.bad()) return fail(Errc::io, "cannot read the export");
+  if (auto st = v.finish(true); !st) return std::unexpected(st.error());
+  return v.summary();
+}
+
 }  // namespace comptoir::audit

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -110,5 +111,10 @@ class Verifier {
   std::string first_unsigned_where_;  // where the first event after the last checkpoint came from
   bool failed_ = false;
 };
+
+// Verifies an export read line by line from `in` (what `comptoir audit verify --file` does): every
+// line parsed strictly, the chain, every checkpoint, and a last checkpoint covering the last
+// event. Errc::corrupt "line N: …" for the first bad line; Errc::io when reading fails.
+Result<Verifier::Summary> verify_export(std::istream& in, const PublicKey& key);
 
 }  // namespace comptoir::audit
