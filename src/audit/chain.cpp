@@ -257,7 +257,7 @@ Result<Line> parse_line(std::string_view text) {
     return line;
   }
   if (type != "event") return fail(Errc::invalid_argument, "\"type\" must be \"event\" or \"checkpoint\"");
-  if (j.size() != 14) {
+  if (j.size() != 13) {
     return fail(Errc::invalid_argument,
                 "an event has exactly type, seq, time, actor, action, resource, subject, purpose, outcome, counts, details, "
                 "prev_hash and hash");

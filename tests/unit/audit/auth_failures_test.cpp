@@ -20,8 +20,9 @@ TEST(AuthFailures, OneEventPerWindowWithCounts) {
   EXPECT_EQ(rec.events().size(), 1u);  // the window has not passed
   clock.advance(std::chrono::seconds(60));
   f.flush();
-  ASSERT_EQ(rec.events().size(), 2u);
-  const Event& e = rec.events()[1];
+  const auto events = rec.events();
+  ASSERT_EQ(events.size(), 2u);
+  const Event& e = events[1];
   EXPECT_EQ(e.action, "auth.failed");
   EXPECT_EQ(e.outcome, "denied");
   EXPECT_EQ(e.counts.at("failures"), 500);
