@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "src/audit/chain.h"
 #include "tests/e2e/harness.h"
 
@@ -278,18 +280,18 @@ TEST_F(AuditE2E, TheAuditorReadsTheLogAndNothingElse) {
   EXPECT_EQ(s.stop(), 0);  // signs a checkpoint of the last event
   EXPECT_EQ(key, public_key());
   ASSERT_TRUE(s.start());
-  c = s.client();
+  auto c2 = s.client();
   std::vector<std::string> events;
   std::int64_t after = 0;
   for (;;) {
-    auto r = c.Get(("/api/v1/audit/events?limit=3&after=" + std::to_string(after)).c_str(), bearer(auditor));
+    auto r = c2.Get(("/api/v1/audit/events?limit=3&after=" + std::to_string(after)).c_str(), bearer(auditor));
     ASSERT_TRUE(r && r->status == 200);
     json p = json::parse(r->body);
     for (const auto& e : p["events"]) events.push_back(e.dump());
     if (p["next_after"].is_null()) break;
     after = p["next_after"];
   }
-  auto cps = c.Get("/api/v1/audit/checkpoints?limit=1000", bearer(auditor));
+  auto cps = c2.Get("/api/v1/audit/checkpoints?limit=1000", bearer(auditor));
   ASSERT_TRUE(cps && cps->status == 200);
   const json checkpoints = json::parse(cps->body)["checkpoints"];
   ASSERT_GE(checkpoints.size(), 1u);
