@@ -87,8 +87,11 @@ Result<Line> parse_line(std::string_view text);
 class Verifier {
  public:
   explicit Verifier(const PublicKey& key) : key_(key) {}
-  Status event(const Record& record, std::string_view where);
-  Status checkpoint(const Checkpoint& checkpoint, std::string_view where);
+  // `hash_matches` / `signature_valid`: the entry's own check, when the caller did it already
+  // (verify_export checks lines in parallel); computed here otherwise.
+  Status event(const Record& record, std::string_view where, std::optional<bool> hash_matches = std::nullopt);
+  Status checkpoint(const Checkpoint& checkpoint, std::string_view where,
+                    std::optional<bool> signature_valid = std::nullopt);
   // End of the log. `require_sealed`: the last event must be covered by a checkpoint (an export
   // always ends with one; a live log may have events not yet signed). An empty log is an error.
   Status finish(bool require_sealed);
@@ -114,7 +117,9 @@ class Verifier {
 
 // Verifies an export read line by line from `in` (what `comptoir audit verify --file` does): every
 // line parsed strictly, the chain, every checkpoint, and a last checkpoint covering the last
-// event. Errc::corrupt "line N: …" for the first bad line; Errc::io when reading fails.
+// event. Lines are parsed and hashed in parallel (up to 8 threads, batches of 16384 lines); the
+// links between them are checked in order. Errc::corrupt "line N: …" for the first bad line;
+// Errc::io when reading fails.
 Result<Verifier::Summary> verify_export(std::istream& in, const PublicKey& key);
 
 }  // namespace comptoir::audit

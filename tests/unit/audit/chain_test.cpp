@@ -263,6 +263,51 @@ TEST_F(Chain, MalformedLinesAreRejectedWithAReason) {
   }
 }
 
+TEST_F(Chain, AnyEquivalentJsonVerifiesTheSame) {
+  // Field order, whitespace and escapes do not matter: the verifier hashes the values.
+  Signer s = signer_for(3);
+  Record r;
+  r.seq = 1;
+  r.time = "2026-11-29T01:00:00.000Z";
+  r.event.action = "x.y";
+  r.event.purpose = "Art. 15 accès \xF0\x9F\x98\x80";
+  r.event.details = {{"k", "a\"b\\c/"}};
+  r.hash = event_hash(1, r.time, r.event, r.prev_hash);
+  const std::string zeros(64, '0');
+  const std::string line = std::string("{ \"hash\" : \"") + hex_encode(r.hash) + "\", \"prev_hash\":\"" + zeros +
+                           "\",\"details\":{\"k\":\"a\\\"b\\\\c\\/\"},\"counts\":{},\"outcome\":\"success\",\"purpose\":"
+                           "\"Art. 15 acc\\u00e8s \\ud83d\\ude00\",\"subject\":\"\",\"resource\":\"\",\"action\":\"x.y\","
+                           "\"actor\":{\"role\":\"\",\"token_id\":\"\",\"kind\":\"system\"},\"time\":\"" + r.time +
+                           "\",\"seq\":1,\"type\":\"event\"}\t";
+  const std::string cp = to_json(make_checkpoint(s, 1, r.hash, "t"));
+  EXPECT_EQ(verify_lines({line, cp}, s.public_key()), "");
+  EXPECT_EQ(verify_lines({to_json(r), cp}, s.public_key()), "");
+  auto parsed = parse_line(line);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->record.event.purpose, r.event.purpose);
+  EXPECT_EQ(parsed->record.event.details, r.event.details);
+}
+
+TEST_F(Chain, TheParserIsStrict) {
+  const std::string good = lines[0];
+  ASSERT_TRUE(parse_line(good).has_value());
+  for (const std::string& bad : {
+           edit(good, "\"seq\":1", "\"seq\":01"), edit(good, "\"seq\":1", "\"seq\":1.0"), edit(good, "\"seq\":1", "\"seq\":1e0"),
+           edit(good, "\"seq\":1", "\"seq\":\"1\""), edit(good, "\"seq\":1", "\"seq\":1,\"seq\":1"),
+           edit(good, "\"purpose\":\"contract\"", "\"purpose\":\"con\ttract\""),
+           edit(good, "\"purpose\":\"contract\"", "\"purpose\":\"\\ud800\""),
+           edit(good, "\"purpose\":\"contract\"", "\"purpose\":\"\\x41\""),
+           edit(good, "\"lines\":-1", "\"lines\":99999999999999999999"),
+           edit(good, "\"kind\":\"system\"", "\"kind\":\"root\""),
+           good + "x", good.substr(0, good.size() - 1), std::string("{\"type\":\"checkpoint\"}"), std::string()}) {
+    EXPECT_FALSE(parse_line(bad).has_value()) << bad;
+  }
+  // Counts at the limits of int64 are read exactly.
+  auto p = parse_line(edit(good, "\"lines\":-1", "\"lines\":-9223372036854775808"));
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->record.event.counts.at("lines"), INT64_MIN);
+}
+
 TEST(EventValidation, RefusesWhatCouldCarryFreeText) {
   Event ok_event = sample(1);
   EXPECT_TRUE(validate(ok_event).has_value());
