@@ -144,6 +144,26 @@ constexpr NonPersonalColumn kNonPersonal[] = {
     {"consent_records.customer_id", "link to the customer row (cut when the customer is erased)"},
     {"chat_transcript.id", "row key"},
     {"chat_transcript.customer_id", "link to the customer row"},
+    // The audit log (docs/audit-log.md): ids, roles, codes and counts only, never personal data.
+    {"audit_events.seq", "audit log: order of events"},
+    {"audit_events.time", "audit log: when"},
+    {"audit_events.actor_kind", "audit log: system, staff token or data subject"},
+    {"audit_events.actor_token_id", "audit log: the staff token's public id"},
+    {"audit_events.actor_role", "audit log: the staff token's role"},
+    {"audit_events.action", "audit log: what was done (a code)"},
+    {"audit_events.resource", "audit log: what it was done to (an order number, a row id, a token id)"},
+    {"audit_events.subject_ref", "audit log: the random pseudonymous subject id (as subject_keys.subject_id), never a name or address"},
+    {"audit_events.purpose", "audit log: purpose or legal basis (a fixed text)"},
+    {"audit_events.outcome", "audit log: success, failure, denied (a code)"},
+    {"audit_events.counts", "audit log: counts (numbers only)"},
+    {"audit_events.details", "audit log: settings and reason codes set by the code, never customer input"},
+    {"audit_events.prev_hash", "audit log: hash chain"},
+    {"audit_events.hash", "audit log: hash chain"},
+    {"audit_checkpoints.id", "audit log: order of checkpoints"},
+    {"audit_checkpoints.seq", "audit log: the last event a checkpoint covers"},
+    {"audit_checkpoints.head_hash", "audit log: hash chain"},
+    {"audit_checkpoints.time", "audit log: when signed"},
+    {"audit_checkpoints.signature", "audit log: Ed25519 signature"},
 };
 
 

@@ -233,6 +233,55 @@ BEGIN
   SELECT RAISE(ABORT, 'consent_records is append-only');
 END;
 )sql"},
+    {6, "audit log: hash-chained events and signed checkpoints, append-only", R"sql(
+-- The tamper-evident audit log (docs/audit-log.md). Each event's hash commits to the previous
+-- event's hash over the canonical encoding of the event; checkpoints sign (seq, head hash, time)
+-- with Ed25519. No personal data: ids, roles, codes and counts only. Times are RFC 3339 UTC text
+-- with milliseconds, exactly as hashed.
+CREATE TABLE audit_events (
+  seq            INTEGER PRIMARY KEY,        -- 1, 2, 3, … without gaps
+  time           TEXT NOT NULL,
+  actor_kind     TEXT NOT NULL CHECK (actor_kind IN ('system', 'token', 'data_subject')),
+  actor_token_id TEXT NOT NULL DEFAULT '',
+  actor_role     TEXT NOT NULL DEFAULT '',
+  action         TEXT NOT NULL,
+  resource       TEXT NOT NULL DEFAULT '',
+  subject_ref    TEXT NOT NULL DEFAULT '',   -- pseudonymous subject id, '' for none
+  purpose        TEXT NOT NULL DEFAULT '',
+  outcome        TEXT NOT NULL,
+  counts         TEXT NOT NULL DEFAULT '{}', -- JSON object of name -> integer
+  details        TEXT NOT NULL DEFAULT '{}', -- JSON object of name -> short string
+  prev_hash      BLOB NOT NULL CHECK (length(prev_hash) = 32),
+  hash           BLOB NOT NULL CHECK (length(hash) = 32)
+);
+-- Finds an earlier record of the same key rotation (delivered at least once).
+CREATE INDEX audit_events_rotation ON audit_events(resource) WHERE action = 'key.rotation';
+
+CREATE TABLE audit_checkpoints (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq            INTEGER NOT NULL,           -- the last event covered
+  head_hash      BLOB NOT NULL CHECK (length(head_hash) = 32),
+  time           TEXT NOT NULL,
+  signature      BLOB NOT NULL CHECK (length(signature) = 64)
+);
+CREATE INDEX audit_checkpoints_seq ON audit_checkpoints(seq, id);
+
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN
+  SELECT RAISE(ABORT, 'audit_events is append-only');
+END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN
+  SELECT RAISE(ABORT, 'audit_events is append-only');
+END;
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN
+  SELECT RAISE(ABORT, 'audit_checkpoints is append-only');
+END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN
+  SELECT RAISE(ABORT, 'audit_checkpoints is append-only');
+END;
     {10, "WhatsApp statuses that arrive before the Graph API's answer", R"sql(
 -- A status webhook can overtake the answer to our send (which tells us the message's wamid). Such
 -- a status waits here, and is applied when the send is recorded; unclaimed ones go after a day.

@@ -31,6 +31,19 @@ Status TokenStore::insert(const TokenRecord& r) {
   });
 }
 
+Status TokenStore::insert(Tx& tx, const TokenRecord& r) {
+  Stmt s(tx, "INSERT INTO api_tokens (id, token_hash, role, label, created_at) VALUES (?,?,?,?,?)");
+  s.bind(1, r.id).bind_blob(2, r.hash).bind(3, r.role).bind(4, r.label).bind(5, r.created_at);
+  return s.run();
+}
+
+Result<bool> TokenStore::revoke(Tx& tx, const std::string& id, std::int64_t at) {
+  Stmt s(tx, "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+  s.bind(1, at).bind(2, id);
+  if (auto r = s.run(); !r) return std::unexpected(r.error());
+  return sqlite3_changes(tx.handle()) > 0;
+}
+
 Result<std::optional<TokenRecord>> TokenStore::find_by_hash(std::span<const std::uint8_t> hash) {
   return db_.run([&](sqlite3* db) -> Result<std::optional<TokenRecord>> {
     Stmt s(db, std::string("SELECT ") + kColumns + " FROM api_tokens WHERE token_hash = ?");

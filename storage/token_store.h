@@ -26,13 +26,16 @@ struct TokenRecord {
 class TokenStore {
  public:
   explicit TokenStore(Database& db) : db_(db) {}
+  Database& database() { return db_; }
   // Errc::conflict if the id or hash exists already.
   Status insert(const TokenRecord& record);
+  Status insert(Tx& tx, const TokenRecord& record);
   // The record whose hash equals `hash` (revoked ones included), or nullopt.
   Result<std::optional<TokenRecord>> find_by_hash(std::span<const std::uint8_t> hash);
   Result<std::vector<TokenRecord>> list();
   // false if no such token or already revoked.
   Result<bool> revoke(const std::string& id, std::int64_t at);
+  Result<bool> revoke(Tx& tx, const std::string& id, std::int64_t at);
   Status touch(const std::string& id, std::int64_t at);
 
  private:

@@ -76,7 +76,18 @@ Result<NewToken> TokenService::create(Role role, std::string_view label) {
   rec.role = std::string(to_string(role));
   rec.label = std::string(label);
   rec.created_at = unix_seconds(clock_.now());
-  if (auto st = store_.insert(rec); !st) return std::unexpected(st.error());
+  auto st = store_.database().write([&](storage::Tx& tx) -> Status {
+    if (auto s = store_.insert(tx, rec); !s) return s;
+    if (audit_ == nullptr) return ok();
+    audit::Event e;
+    e.actor = audit_actor_;
+    e.action = "token.created";
+    e.resource = "token:" + rec.id;
+    e.purpose = "security";
+    e.details = {{"role", rec.role}};
+    return audit_->record(tx, e);
+  });
+  if (!st) return std::unexpected(st.error());
   out.info = to_info(rec);
   return out;
 }
@@ -120,9 +131,25 @@ Result<std::vector<TokenInfo>> TokenService::list() {
   return out;
 }
 
+void TokenService::set_audit(audit::Recorder* recorder, audit::Actor by) {
+  audit_ = recorder;
+  audit_actor_ = std::move(by);
+}
+
 Result<bool> TokenService::revoke(std::string_view id) {
-  auto changed = store_.revoke(std::string(id), unix_seconds(clock_.now()));
-  if (!changed) return std::unexpected(changed.error());
+  Result<bool> changed = false;
+  auto st = store_.database().write([&](storage::Tx& tx) -> Status {
+    changed = store_.revoke(tx, std::string(id), unix_seconds(clock_.now()));
+    if (!changed) return std::unexpected(changed.error());
+    if (!*changed || audit_ == nullptr) return ok();
+    audit::Event e;
+    e.actor = audit_actor_;
+    e.action = "token.revoked";
+    e.resource = "token:" + std::string(id);
+    e.purpose = "security";
+    return audit_->record(tx, e);
+  });
+  if (!st) return std::unexpected(st.error());
   if (*changed) return true;
   auto rows = store_.list();
   if (!rows) return std::unexpected(rows.error());

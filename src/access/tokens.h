@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "src/audit/recorder.h"
 #include "src/common/env.h"
 #include "src/common/error.h"
 #include "src/common/secret.h"
@@ -48,6 +49,10 @@ class TokenService {
  public:
   TokenService(storage::TokenStore& store, const SecretBytes& hash_key, const Clock& clock);
 
+  // With a recorder, creation and revocation are recorded in the audit log ("token.created",
+  // "token.revoked", in the transaction of the change), with `by` as the actor.
+  void set_audit(audit::Recorder* recorder, audit::Actor by = audit::Actor::system_actor());
+
   // Label: at most 100 characters, no control characters. Errc::invalid_argument otherwise.
   Result<NewToken> create(Role role, std::string_view label);
   // Errc::unauthorized for a missing, malformed, unknown or revoked token (one message for all).
@@ -62,6 +67,8 @@ class TokenService {
   std::vector<std::uint8_t> hash(std::string_view token) const;
 
   storage::TokenStore& store_;
+  audit::Recorder* audit_ = nullptr;
+  audit::Actor audit_actor_;
   SecretBytes hash_key_;
   const Clock& clock_;
   std::mutex touch_mutex_;

@@ -9,6 +9,8 @@
 #include <iostream>
 #include <string>
 
+#include "src/app/audit_cli.h"
+#include "src/app/audit_setup.h"
 #include "src/app/data_dir.h"
 #include "src/app/rekey.h"
 #include "src/app/serve.h"
@@ -53,11 +55,11 @@ int cmd_token_create(const std::string& config_path, const std::string& role_tex
   }
   auto cfg = load_config(config_path);
   if (!cfg) return report(cfg.error());
-  OpenDataDirOptions opts;
-  auto dd = open_data_dir(*cfg, opts);
-  if (!dd) return report(dd.error());
-  storage::TokenStore store(*dd->db);
-  access::TokenService tokens(store, dd->keys->api_tokens(), system_clock());
+  auto opened = open_audited(*cfg, {}, system_clock());
+  if (!opened) return report(opened.error());
+  storage::TokenStore store(*opened->dd.db);
+  access::TokenService tokens(store, opened->dd.keys->api_tokens(), system_clock());
+  tokens.set_audit(opened->log.get());
   auto t = tokens.create(role, label);
   if (!t) return report(t.error());
   log::info("token.created", {{"token_id", t->info.id}, {"role", std::string(access::to_string(role))}});
@@ -100,10 +102,11 @@ int cmd_token_list(const std::string& config_path, bool as_json) {
 int cmd_token_revoke(const std::string& config_path, const std::string& id) {
   auto cfg = load_config(config_path);
   if (!cfg) return report(cfg.error());
-  auto dd = open_data_dir(*cfg, {});
-  if (!dd) return report(dd.error());
-  storage::TokenStore store(*dd->db);
-  access::TokenService tokens(store, dd->keys->api_tokens(), system_clock());
+  auto opened = open_audited(*cfg, {}, system_clock());
+  if (!opened) return report(opened.error());
+  storage::TokenStore store(*opened->dd.db);
+  access::TokenService tokens(store, opened->dd.keys->api_tokens(), system_clock());
+  tokens.set_audit(opened->log.get());
   auto r = tokens.revoke(id);
   if (!r) return report(r.error());
   if (*r) log::info("token.revoked", {{"token_id", id}});
@@ -272,6 +275,14 @@ int cmd_rekey(const std::string& config_path, const std::string& new_passphrase_
   if (!keep_old_key.empty()) options.keep_old_key = fs::path(keep_old_key);
   auto r = rekey_data_dir(*cfg, options);
   if (!r) return report(r.error());
+  {
+    // The rotation goes into the audit log once the data dir opens again (with the key now in use).
+    auto opened = open_audited(*cfg, {}, system_clock(), &r->event);
+    if (!opened) {
+      std::fprintf(stderr, "comptoir: warning: the rotation could not be recorded in the audit log (%s); a "
+                           "completed rotation is recorded when the data dir is next opened\n", opened.error().message.c_str());
+    }
+  }
   const DataDirPaths paths = DataDirPaths::of(cfg->data_dir);
   const RotationEvent& e = r->event;
   switch (r->kind) {
@@ -387,6 +398,8 @@ int run_cli(int argc, char** argv) {
   rekey->add_option("--keep-old-key", keep_old_key,
                     "keep a copy of the old key file at this path (mode 0600) instead of destroying it");
 
+  auto audit_commands = add_audit_commands(app);
+
   auto* version = app.add_subcommand("version", "print the version and linked library versions");
 
   auto* telegram = app.add_subcommand("telegram", "Telegram bot set-up");
@@ -421,6 +434,7 @@ int run_cli(int argc, char** argv) {
     if (trevoke->parsed()) return cmd_token_revoke(config_path, revoke_id);
     if (rekey->parsed()) return cmd_rekey(config_path, new_passphrase_env, new_key_file, keep_old_key);
     if (version->parsed()) return cmd_version();
+    if (auto code = run_audit_commands(*audit_commands)) return *code;
     if (set_webhook->parsed()) return cmd_telegram_set_webhook(config_path, webhook_url);
   } catch (const std::exception& e) {
     // A bug, not an expected failure: one line, no stack trace.

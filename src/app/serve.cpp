@@ -9,6 +9,7 @@
 
 #include "privacy/blind_index.h"
 #include "privacy/vault.h"
+#include "src/app/audit_setup.h"
 #include "src/app/data_dir.h"
 #include "src/app/shop_setup.h"
 #include "src/channels/hub.h"
@@ -70,14 +71,19 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   }
   OpenDataDirOptions open_opts;
   open_opts.integrity_check = true;
-  auto dd = open_data_dir(cfg, open_opts);
-  if (!dd) {
-    std::fprintf(stderr, "comptoir: %s\n", dd.error().message.c_str());
-    return dd.error().code == Errc::config ? 2 : 1;
+  auto opened = open_audited(cfg, open_opts, system_clock());
+  if (!opened) {
+    std::fprintf(stderr, "comptoir: %s\n", opened.error().message.c_str());
+    return opened.error().code == Errc::config ? 2 : 1;
   }
+  OpenedDataDir* dd = &opened->dd;
   storage::Database& db = *dd->db;
+  // The tamper-evident audit log (docs/audit-log.md).
+  audit::AuditLog& audit_log = *opened->log;
+  audit::AuthFailures auth_failures(audit_log, system_clock());
   storage::TokenStore token_store(db);
   access::TokenService tokens(token_store, dd->keys->api_tokens(), system_clock());
+  tokens.set_audit(&audit_log);
 
   http::ServerOptions o;
   o.host = cfg.server.host;
@@ -129,10 +135,10 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   chat::Marketing marketing(db, customers, engine, deliver, [&outbox] { outbox.notify(); });
   http::WebchatSessions webchat(dd->keys->webchat_sessions());
 
-  // TEMPORARY: replaced by the tamper-evident audit log (issue 7, branch audit-log) before it lands.
-  audit::MemoryRecorder audit_events;
   http::Services services;
-  services.audit = &audit_events;
+  services.audit = &audit_log;
+  services.audit_log = &audit_log;
+  services.auth_failures = &auth_failures;
   services.tokens = &tokens;
   services.clock = &clock;
   services.ready = [&db] { return db.ping(); };
@@ -165,6 +171,39 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
                         {"profile_names", chat_settings.keep_profile_name},
                         {"transcripts", chat_settings.keep_transcript},
                         {"log_level", std::string(log::to_string(cfg.log.level))}});
+  {
+    // Startup with its effective configuration: settings only, never a secret, a path or
+    // anything about a person.
+    audit::Event e;
+    e.action = "server.started";
+    e.resource = "server";
+    e.purpose = "security";
+    e.details = {{"version", COMPTOIR_VERSION},
+                 {"host", cfg.server.host},
+                 {"port", std::to_string(*port)},
+                 {"threads", std::to_string(cfg.server.threads)},
+                 {"max_queued", std::to_string(cfg.server.max_queued)},
+                 {"max_body_bytes", std::to_string(cfg.server.max_body_bytes)},
+                 {"master_source", cfg.key.uses_passphrase() ? "passphrase" : "key_file"},
+                 {"argon2", std::string(config::to_string(cfg.key.argon2))},
+                 {"schema_version", std::to_string(db.schema_version())},
+                 {"inventory", cfg.privacy.inventory_file.empty() ? "built-in" : "file"},
+                 {"notice", cfg.privacy.notice_dir.empty() ? "built-in" : "file"},
+                 {"profile_names", chat_settings.keep_profile_name ? "kept" : "not kept"},
+                 {"transcripts", chat_settings.keep_transcript ? "kept" : "not kept"},
+                 {"whatsapp", whatsapp.enabled ? "on" : "off"},
+                 {"telegram", telegram.enabled ? "on" : "off"},
+                 {"webchat_sessions_per_minute", std::to_string(cfg.webchat.sessions_per_minute)},
+                 {"webchat_messages_per_minute", std::to_string(cfg.webchat.messages_per_minute)},
+                 {"auth_failures_per_minute", std::to_string(o.auth_failures_per_minute)},
+                 {"audit_checkpoint_every_events", std::to_string(cfg.audit.checkpoint_every_events)},
+                 {"audit_checkpoint_every_seconds", std::to_string(cfg.audit.checkpoint_every_seconds)},
+                 {"log_level", std::string(log::to_string(cfg.log.level))}};
+    if (auto st = audit_log.record(e); !st) {
+      std::fprintf(stderr, "comptoir: cannot write the audit log: %s\n", st.error().message.c_str());
+      return 1;
+    }
+  }
   const auto& controller = privacy_setup->inventory.controller;
   if (controller.email.empty() && cfg.shop.contact.empty()) {
     log::warn("privacy.no_contact", {{"advice", "the privacy notice must say how to reach the shop: set shop.contact in the "
@@ -194,7 +233,15 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
     storage::MaintenanceStore maintenance(db);
     const auto expiry = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::minutes(cfg.chat.inactivity_minutes)).count();
     auto next = std::chrono::steady_clock::now();
+    auto next_audit = std::chrono::steady_clock::now();
     while (!done.load()) {
+      // The audit log: failed authentications counted in a window that has passed, and a signed
+      // checkpoint when audit.checkpoint_every_seconds have passed since the last one.
+      if (std::chrono::steady_clock::now() >= next_audit) {
+        auth_failures.flush();
+        if (auto c = audit_log.checkpoint_if_due(); !c) log::warn("audit.checkpoint_failed", {{"error", c.error().message}});
+        next_audit = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      }
       if (std::chrono::steady_clock::now() >= next) {
         const std::int64_t now = unix_seconds(clock.now());
         auto pruned = maintenance.prune(now - 8 * 86400, now - 30 * 86400, now - expiry);
@@ -229,6 +276,17 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   housekeeping.join();
   server.stop();
   worker.stop();
+  {
+    // The last events of this run, and a checkpoint that signs them.
+    auth_failures.flush(true);
+    audit::Event e;
+    e.action = "server.stopped";
+    e.resource = "server";
+    e.purpose = "security";
+    e.outcome = st ? "success" : "failure";
+    if (auto r = audit_log.record(e); !r) log::error("audit.record_failed", {{"action", e.action}, {"error", r.error().message}});
+    if (auto c = audit_log.checkpoint(); !c) log::error("audit.checkpoint_failed", {{"error", c.error().message}});
+  }
   db.close();
   if (!st) {
     std::fprintf(stderr, "comptoir: %s\n", st.error().message.c_str());

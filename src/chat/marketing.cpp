@@ -32,7 +32,8 @@ Status Marketing::validate(const std::map<std::string, std::string>& text) const
   return ok();
 }
 
-Result<int> Marketing::queue(const std::map<std::string, std::string>& text) {
+Result<int> Marketing::queue(const std::map<std::string, std::string>& text,
+                             const std::function<Status(storage::Tx&, int queued)>& also) {
   if (auto st = validate(text); !st) return std::unexpected(st.error());
   const std::string fallback = engine_.messages().default_language();
   int queued = 0;
@@ -52,7 +53,7 @@ Result<int> Marketing::queue(const std::map<std::string, std::string>& text) {
       }
       ++queued;
     }
-    return ok();
+    return also ? also(tx, queued) : ok();
   });
   if (!st) return std::unexpected(st.error());
   if (queued > 0 && after_commit_) after_commit_();

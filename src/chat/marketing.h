@@ -34,7 +34,10 @@ class Marketing {
   // Errc::invalid_argument (with a public message) unless `text` maps supported languages to
   // texts of 1–1000 characters (valid UTF-8, no control characters but line breaks) and has one
   // for the default language. Returns how many customers a message was queued for.
-  Result<int> queue(const std::map<std::string, std::string>& text);
+  // `also`, when given, runs at the end of the same transaction with the number queued (the
+  // audit event of the send).
+  Result<int> queue(const std::map<std::string, std::string>& text,
+                    const std::function<Status(storage::Tx&, int queued)>& also = {});
   Status validate(const std::map<std::string, std::string>& text) const;
 
  private:

@@ -94,6 +94,13 @@ void read_webchat(ObjectReader& r, WebchatConfig& w) {
   r.finish();
 }
 
+void read_audit(ObjectReader& r, AuditConfig& a) {
+  std::int64_t v;
+  if (r.integer("checkpoint_every_events", v, 1, 1000000)) a.checkpoint_every_events = static_cast<int>(v);
+  if (r.integer("checkpoint_every_seconds", v, 1, 86400)) a.checkpoint_every_seconds = static_cast<int>(v);
+  r.finish();
+}
+
 // https://…, or http:// to this machine (stand-ins in tests); never plain HTTP over a network.
 bool acceptable_api_url(const std::string& url) {
   if (url.starts_with("https://")) return url.size() > 8;
@@ -219,6 +226,7 @@ Result<Config> parse(std::string_view text, std::string_view source_name,
     p->path("notice_dir", cfg.privacy.notice_dir);
     p->finish();
   }
+  if (auto a = root.object("audit")) read_audit(*a, cfg.audit);
   std::string schema_hint;  // "$schema" lets editors validate the file; its value is not used
   root.string("$schema", schema_hint, 1024);
   root.finish();

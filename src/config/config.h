@@ -108,6 +108,13 @@ struct ChannelsConfig {
   OutboxConfig outbox;
 };
 
+// The audit log (docs/audit-log.md): a signed checkpoint every N events and every T seconds
+// (when events were added since the last one), and at shutdown.
+struct AuditConfig {
+  int checkpoint_every_events = 1000;
+  int checkpoint_every_seconds = 300;
+};
+
 struct Config {
   std::filesystem::path source;    // the file it was read from (empty if built in memory)
   std::filesystem::path data_dir;  // absolute or relative to the working directory
@@ -120,6 +127,7 @@ struct Config {
   WebchatConfig webchat;
   ChannelsConfig channels;
   PrivacyConfig privacy;
+  AuditConfig audit;
 };
 
 // Reads and validates `path`. Errors (Errc::config) list every problem, one per line, each naming

@@ -72,6 +72,46 @@ void send_error(httplib::Response& res, const Error& error) {
   send_error(res, status, code_for_status(status), error.shown());
 }
 
+audit::Actor actor_of(const access::Principal& who) {
+  return audit::Actor::token(who.token_id, std::string(access::to_string(who.role)));
+}
+
+bool audited(Context& ctx, httplib::Response& res, const audit::Event& event) {
+  if (ctx.services.audit == nullptr) return true;
+  if (auto st = ctx.services.audit->record(event); !st) {
+    send_error(res, st.error());
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+// The route of a request path without the ids in it ("/api/v1/orders/C-{n}"): what a denied
+// request tried to reach, with no customer or order number.
+std::string route_of(const std::string& path) {
+  std::string out;
+  bool in_id = false;  // in a run of digits that starts a path segment or follows a '-'
+  for (char c : path.substr(0, 120)) {
+    if (c >= '0' && c <= '9') {
+      if (in_id) continue;
+      if (out.empty() || out.back() == '/' || out.back() == '-') {
+        out += "{n}";
+        in_id = true;
+        continue;
+      }
+    } else {
+      in_id = false;
+    }
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+                       c == '-' || c == '_' || c == '.';
+    out += plain ? c : '?';
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<access::Principal> authorize(Context& ctx, const httplib::Request& req,
                                            httplib::Response& res,
                                            std::initializer_list<access::Role> allowed) {
@@ -86,6 +126,9 @@ std::optional<access::Principal> authorize(Context& ctx, const httplib::Request&
     // The client address is used only as an in-memory rate-limit key, never stored or logged.
     // Only failures are limited: a valid token always gets in, so nobody sharing an address
     // (e.g. everyone behind the reverse proxy) can lock the staff out by sending bad tokens.
+    if (who.error().code == Errc::unauthorized && ctx.services.auth_failures != nullptr) {
+      ctx.services.auth_failures->failed(req.remote_addr, header.empty() ? "missing" : "invalid");
+    }
     if (int wait = ctx.auth_failures.retry_after(req.remote_addr, now);
         wait > 0 && who.error().code == Errc::unauthorized) {
       res.set_header("Retry-After", std::to_string(wait));
@@ -102,6 +145,18 @@ std::optional<access::Principal> authorize(Context& ctx, const httplib::Request&
   }
   for (auto role : allowed) {
     if (role == who->role) return *who;
+  }
+  if (ctx.services.audit != nullptr) {
+    audit::Event e;
+    e.actor = actor_of(*who);
+    e.action = "access.denied";
+    e.resource = "api";
+    e.purpose = "security";
+    e.outcome = "denied";
+    e.details = {{"method", req.method}, {"route", route_of(req.path)}};
+    if (auto st = ctx.services.audit->record(e); !st) {
+      log::error("audit.record_failed", {{"action", e.action}, {"error", st.error().message}});
+    }
   }
   send_error(res, 403, "forbidden", "this token's role may not use this endpoint");
   return std::nullopt;
@@ -159,6 +214,7 @@ void install_routes(httplib::Server& server, Context& ctx) {
   install_commerce_routes(server, ctx);
   install_webhook_routes(server, ctx);
   install_consent_routes(server, ctx);
+  install_audit_routes(server, ctx);
 
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, {{"status", "ok"}});

@@ -235,7 +235,8 @@ void install_commerce_routes(httplib::Server& server, Context& ctx) {
   });
 
   server.Get("/api/v1/orders", [&ctx, &shop](const httplib::Request& req, httplib::Response& res) {
-    if (!authorize(ctx, req, res, {Role::owner, Role::operator_})) return;
+    auto who = authorize(ctx, req, res, {Role::owner, Role::operator_});
+    if (!who) return;
     storage::OrderQuery q;
     bool bad = false;
     if (req.has_param("status")) {
@@ -266,6 +267,13 @@ void install_commerce_routes(httplib::Server& server, Context& ctx) {
     if (more) rows->pop_back();
     json list = json::array();
     for (const auto& o : *rows) list.push_back(order_json(o, std::nullopt));
+    audit::Event e;
+    e.actor = actor_of(*who);
+    e.action = "orders.listed";
+    e.resource = "orders";
+    e.purpose = "contract";
+    e.counts = {{"orders", static_cast<std::int64_t>(rows->size())}};
+    if (!audited(ctx, res, e)) return;
     json body = {{"orders", list}};
     body["next"] = more ? json(rows->back().number) : json(nullptr);
     send_json(res, 200, body);
@@ -277,15 +285,30 @@ void install_commerce_routes(httplib::Server& server, Context& ctx) {
     auto who = authorize(ctx, req, res, {Role::owner, Role::operator_});
     if (!who) return;
     Result<commerce::OrderDetails> details = fail(Errc::internal, "not run");
+    std::string subject;
     auto st = shop.database().read([&](storage::Tx& tx) -> Status {
       auto o = shop.orders().by_number(tx, req.matches[1]);
       if (!o) return std::unexpected(o.error());
       if (!o->has_value()) return fail(Errc::not_found, "no order", "no order with this number");
       details = shop.details(tx, **o);
       if (!details) return std::unexpected(details.error());
+      subject.clear();
+      if ((*o)->customer_id) {
+        auto c = shop.customers().by_id(tx, *(*o)->customer_id);
+        if (!c) return std::unexpected(c.error());
+        if (c->has_value()) subject = (*c)->subject_id;
+      }
       return ok();
     });
     if (!st) return send_error(res, st.error());
+    audit::Event e;
+    e.actor = actor_of(*who);
+    e.action = "order.read";
+    e.resource = "order:" + details->order.number;
+    e.subject = subject;
+    e.purpose = "contract";
+    e.details = {{"delivery_details", details->recipient_name || details->delivery_address ? "shown" : "none"}};
+    if (!audited(ctx, res, e)) return;
     send_json(res, 200, order_json(details->order, *details));
   });
 

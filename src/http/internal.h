@@ -43,6 +43,13 @@ void install_webchat_routes(httplib::Server& server, Context& ctx);
 void install_commerce_routes(httplib::Server& server, Context& ctx);
 void install_webhook_routes(httplib::Server& server, Context& ctx);
 void install_consent_routes(httplib::Server& server, Context& ctx);
+void install_audit_routes(httplib::Server& server, Context& ctx);
+
+// Records `event` in the audit log (when there is one) before personal data is sent: on failure
+// writes a 500 and returns false, so nothing is shown that the log does not know about.
+bool audited(Context& ctx, httplib::Response& res, const audit::Event& event);
+// The actor of a request made with `who`'s token.
+audit::Actor actor_of(const access::Principal& who);
 
 // Authenticates the bearer token and checks the role. On failure writes the 401/403/429 response
 // and returns nullopt.

@@ -11,6 +11,8 @@
 #include <string>
 
 #include "src/access/tokens.h"
+#include "src/audit/auth_failures.h"
+#include "src/audit/log.h"
 #include "src/audit/recorder.h"
 #include "src/chat/engine.h"
 #include "src/chat/inbox.h"
@@ -72,6 +74,10 @@ struct Services {
   // The audit log (docs/audit-log.md): every read of personal data through the admin API, every
   // step of a data-subject request and every security-relevant event is recorded here.
   audit::Recorder* audit = nullptr;
+  // The audit log's read side for the auditor's routes (/api/v1/audit/*; absent: 404), and the
+  // rate-limited recording of failed authentications (absent: not recorded).
+  audit::AuditLog* audit_log = nullptr;
+  audit::AuthFailures* auth_failures = nullptr;
 };
 
 class Server {

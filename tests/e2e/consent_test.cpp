@@ -1,9 +1,10 @@
 // End-to-end tests of consent against the real `comptoir serve`: the privacy notice's version (its
 // ETag is the SHA-256 of exactly the page served, per language); a web chat checkout records the
 // notice acknowledgement with that version, read back through GET /api/v1/customers/{id}/consents
-// (owner and auditor only); marketing consent given and withdrawn over the web chat and over the
-// WhatsApp stand-in; and POST /api/v1/marketing/messages reaching only the customers with live
-// consent (owner and operator only; validated). Every test ends with a clean stop and a search of
+// (owner only: the auditor reads the audit log of those reads, not the ledger); marketing consent
+// given and withdrawn over the web chat and over the WhatsApp stand-in; and
+// POST /api/v1/marketing/messages reaching only the customers with live consent (owner and
+// operator only; validated). Every test ends with a clean stop and a search of
 // the server's output for the personal data and secrets it used.
 #include <sodium.h>
 
@@ -138,7 +139,7 @@ TEST(Consent, PrivacyNoticeVersionIsTheHashOfThePageServed) {
   EXPECT_EQ(s.stop(), 0);
 }
 
-TEST(Consent, WebChatCheckoutRecordsTheNoticeAndMarketingChoicesForTheAuditor) {
+TEST(Consent, WebChatCheckoutRecordsTheNoticeAndMarketingChoices) {
   ServerInstance s("", R"("log": {"level": "debug"})");
   ASSERT_TRUE(s.init());
   const std::string owner = s.create_token("owner", "e2e-owner"), op = s.create_token("operator", "e2e-op"),
@@ -164,7 +165,7 @@ TEST(Consent, WebChatCheckoutRecordsTheNoticeAndMarketingChoicesForTheAuditor) {
   const std::int64_t id = order["customer_id"].get<std::int64_t>();
   const std::string path = "/api/v1/customers/" + std::to_string(id) + "/consents";
 
-  json consents = get(s, auditor, path);
+  json consents = get(s, owner, path);
   EXPECT_EQ(consents["customer_id"], id);
   EXPECT_EQ(consents["marketing"]["state"], "none");
   EXPECT_TRUE(consents["marketing"]["since"].is_null());
@@ -192,7 +193,7 @@ TEST(Consent, WebChatCheckoutRecordsTheNoticeAndMarketingChoicesForTheAuditor) {
   a = zoe.tap("privacy");
   EXPECT_TRUE(a.offers("mkt:no")) << a.text;
   a = zoe.tap("mkt:no");
-  consents = get(s, auditor, path);
+  consents = get(s, owner, path);
   EXPECT_EQ(kinds(consents), (std::vector<std::string>{"notice_acknowledged", "marketing_given", "marketing_withdrawn",
                                                        "marketing_given", "marketing_withdrawn"}));
   EXPECT_EQ(consents["marketing"]["state"], "withdrawn");
@@ -209,10 +210,11 @@ TEST(Consent, WebChatCheckoutRecordsTheNoticeAndMarketingChoicesForTheAuditor) {
   auto anon = c.Get(path.c_str());
   ASSERT_TRUE(anon);
   EXPECT_EQ(anon->status, 401);
-  get(s, auditor, "/api/v1/customers/999999/consents", 404);
-  get(s, auditor, "/api/v1/customers/0/consents", 404);
-  get(s, auditor, "/api/v1/customers/abc/consents", 404);
-  // Auditors read the ledger, not orders.
+  get(s, owner, "/api/v1/customers/999999/consents", 404);
+  get(s, owner, "/api/v1/customers/0/consents", 404);
+  get(s, owner, "/api/v1/customers/abc/consents", 404);
+  // Auditors read neither the ledger (personal data) nor orders: the audit log records the reads.
+  get(s, auditor, path, 403);
   get(s, auditor, "/api/v1/orders/C-000001", 403);
   EXPECT_EQ(s.stop(), 0);
 }
@@ -262,14 +264,14 @@ TEST(Consent, MarketingMessagesReachOnlyCustomersWithLiveConsent) {
   dora.tap("mkt:yes");
   emil.say("hello");
 
-  // The ledger as the auditor sees it. Anna's id comes from her order; Bruno wrote next.
+  // The ledger as the owner sees it. Anna's id comes from her order; Bruno wrote next.
   const std::int64_t anna_id = get(s, shop.op, "/api/v1/orders/C-000001")["customer_id"].get<std::int64_t>();
-  json ca = get(s, auditor, "/api/v1/customers/" + std::to_string(anna_id) + "/consents");
+  json ca = get(s, owner, "/api/v1/customers/" + std::to_string(anna_id) + "/consents");
   EXPECT_EQ(kinds(ca), (std::vector<std::string>{"notice_acknowledged", "marketing_given"}));
   EXPECT_EQ(ca["records"][0]["channel"], "whatsapp");
   EXPECT_EQ(ca["records"][0]["notice_version"], version_en);
   EXPECT_EQ(ca["marketing"]["state"], "given");
-  json cb = get(s, auditor, "/api/v1/customers/" + std::to_string(anna_id + 1) + "/consents");
+  json cb = get(s, owner, "/api/v1/customers/" + std::to_string(anna_id + 1) + "/consents");
   EXPECT_EQ(kinds(cb), (std::vector<std::string>{"marketing_given", "marketing_withdrawn"}));
   EXPECT_EQ(cb["records"][1]["channel"], "whatsapp");
   EXPECT_EQ(cb["records"][1]["language"], "de");
@@ -319,7 +321,7 @@ TEST(Consent, MarketingMessagesReachOnlyCustomersWithLiveConsent) {
   EXPECT_TRUE(anna.fresh().empty());
   EXPECT_EQ(dora.news().size(), 2u);
   EXPECT_TRUE(emil.news().empty());
-  EXPECT_EQ(get(s, auditor, "/api/v1/customers/" + std::to_string(anna_id) + "/consents")["marketing"]["state"], "withdrawn");
+  EXPECT_EQ(get(s, owner, "/api/v1/customers/" + std::to_string(anna_id) + "/consents")["marketing"]["state"], "withdrawn");
   shop.stop();
 }
 

@@ -1,8 +1,9 @@
 // Personal data protection against the real binary: the privacy notice generated from the data
 // inventory, startup refusing an inventory that does not match the code, and the no-plaintext
 // scan — after delivery checkouts with distinctive names and addresses over the web chat and
-// WhatsApp, no file of the data dir and nothing the server printed contains them (UTF-8,
-// UTF-16LE, UTF-16BE), nor the customer's phone number or WhatsApp profile name.
+// WhatsApp, no file of the data dir, nothing the server printed and nothing in the exported
+// audit log contains them (UTF-8, UTF-16LE, UTF-16BE), nor the customer's phone number or
+// WhatsApp profile name.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -219,6 +220,12 @@ TEST(NoPlaintext, PersonalDataAppearsInNoFileAndNoOutput) {
   auto order = c.Get("/api/v1/orders/C-000002", bearer(shop.op));
   ASSERT_TRUE(order && order->status == 200);
   EXPECT_NE(order->body.find("Zwiebelturm"), std::string::npos);
+  // …and the owner reads a consent ledger: both reads go into the audit log.
+  const std::string owner = s.create_token("owner", "privacy scan");
+  auto consents = c.Get("/api/v1/customers/1/consents", bearer(owner));
+  ASSERT_TRUE(consents && consents->status == 200);
+  auto listed = c.Get("/api/v1/orders", bearer(owner));
+  ASSERT_TRUE(listed && listed->status == 200);
 
   // …then, with the server running (WAL and shared memory in place) and again after it stopped,
   // no file holds any of them.
@@ -241,6 +248,26 @@ TEST(NoPlaintext, PersonalDataAppearsInNoFileAndNoOutput) {
     EXPECT_EQ(found_in(s.process().err() + s.process().out(), p), "") << "the server printed \"" << p << "\"";
   }
   scan("after stopping");
+
+  // The audit log recorded the reads of personal data, with none of it.
+  const fs::path exported = s.dir() / "audit-export.jsonl";
+  auto r = s.cli({"audit", "export", "-c", s.config().string(), "--out", exported.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string log = read_all(exported);
+  for (const auto& p : personal) {
+    EXPECT_EQ(found_in(log, p), "") << "the audit log holds \"" << p << "\"";
+  }
+  EXPECT_EQ(log.find("Zwiebelturm"), std::string::npos);
+  EXPECT_EQ(log.find("Mirabelles"), std::string::npos);
+  EXPECT_EQ(log.find("791357924"), std::string::npos);  // the phone number without its country code
+  s.check_no_secrets(log, "the audit export");
+  EXPECT_NE(log.find("\"action\":\"order.read\",\"resource\":\"order:C-000002\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"action\":\"consents.read\",\"resource\":\"customer:1\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"action\":\"orders.listed\""), std::string::npos);
+  auto pk = s.cli({"audit", "public-key", "-c", s.config().string()});
+  const std::string key = pk.out.substr(pk.out.rfind('\n', pk.out.size() - 2) + 1, 64);
+  auto v = s.cli({"audit", "verify", "--file", exported.string(), "--public-key", key});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
 }
 
 }  // namespace

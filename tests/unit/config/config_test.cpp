@@ -661,3 +661,27 @@ TEST(ConfigSecrecy, PermissionRefusalDoesNotEchoTheSecret) {
 
 }  // namespace
 }  // namespace comptoir::config
+
+namespace comptoir::config {
+namespace {
+
+TEST(ConfigAudit, CheckpointSettingsHaveDefaultsAndRanges) {
+  auto d = parse(R"({"data_dir": "/srv/comptoir"})", "in-memory-config.json", "/etc/comptoir");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->audit.checkpoint_every_events, 1000);
+  EXPECT_EQ(d->audit.checkpoint_every_seconds, 300);
+  auto r = parse(R"({"data_dir": "/d", "audit": {"checkpoint_every_events": 1, "checkpoint_every_seconds": 86400}})",
+                 "in-memory-config.json", "/etc/comptoir");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->audit.checkpoint_every_events, 1);
+  EXPECT_EQ(r->audit.checkpoint_every_seconds, 86400);
+  for (const char* bad : {R"("checkpoint_every_events": 0)", R"("checkpoint_every_events": 1000001)",
+                          R"("checkpoint_every_seconds": 0)", R"("checkpoint_every_seconds": 86401)", R"("every": 5)"}) {
+    auto e = parse(std::string(R"({"data_dir": "/d", "audit": {)") + bad + "}}", "in-memory-config.json", "/etc/comptoir");
+    ASSERT_FALSE(e.has_value()) << bad;
+    EXPECT_NE(e.error().message.find("audit."), std::string::npos) << e.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace comptoir::config
