@@ -135,6 +135,7 @@ constexpr NonPersonalColumn kNonPersonal[] = {
     {"consent_records.customer_id", "link to the customer row (cut when the customer is erased)"},
     {"chat_transcript.id", "row key"},
     {"chat_transcript.customer_id", "link to the customer row"},
+    {"consent_deletion_permits.record_id", "id of a consent record being deleted at the end of its retention; empty at every commit"},
 };
 
 

@@ -11,6 +11,7 @@
 
 #include "src/app/data_dir.h"
 #include "src/app/rekey.h"
+#include "src/app/retention_cli.h"
 #include "src/app/serve.h"
 #include "src/app/shop_setup.h"
 #include "src/common/env.h"
@@ -396,6 +397,8 @@ int run_cli(int argc, char** argv) {
   add_config(set_webhook);
   set_webhook->add_option("--url", webhook_url, "public HTTPS URL of /webhooks/telegram")->required();
 
+  const AccountabilityCommands accountability = register_accountability_commands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -422,6 +425,7 @@ int run_cli(int argc, char** argv) {
     if (rekey->parsed()) return cmd_rekey(config_path, new_passphrase_env, new_key_file, keep_old_key);
     if (version->parsed()) return cmd_version();
     if (set_webhook->parsed()) return cmd_telegram_set_webhook(config_path, webhook_url);
+    if (accountability.parsed()) return accountability.run();
   } catch (const std::exception& e) {
     // A bug, not an expected failure: one line, no stack trace.
     std::fprintf(stderr, "comptoir: internal error: %s\n", e.what());

@@ -100,6 +100,14 @@ struct PrivacyConfig {
   std::filesystem::path notice_dir;      // folder of <lang>.html; empty = the built-in ones
 };
 
+// The retention sweeper inside `serve` (docs/operations.md#retention): every interval it removes
+// what the data inventory's retention rules say has expired, in transactions of at most
+// batch_size records so that serving goes on meanwhile.
+struct RetentionConfig {
+  int sweep_interval_seconds = 3600;
+  int batch_size = 500;
+};
+
 // A channel that is not configured is off.
 struct ChannelsConfig {
   std::optional<WhatsAppConfig> whatsapp;
@@ -119,6 +127,7 @@ struct Config {
   WebchatConfig webchat;
   ChannelsConfig channels;
   PrivacyConfig privacy;
+  RetentionConfig retention;
 };
 
 // Reads and validates `path`. Errors (Errc::config) list every problem, one per line, each naming

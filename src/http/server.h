@@ -43,6 +43,7 @@ class ChannelHub;
 }
 namespace comptoir::privacy {
 class Notice;
+struct Inventory;
 }
 namespace comptoir::chat {
 class Marketing;
@@ -72,6 +73,11 @@ struct Services {
   // The audit log (docs/audit-log.md): every read of personal data through the admin API, every
   // step of a data-subject request and every security-relevant event is recorded here.
   audit::Recorder* audit = nullptr;
+  // The data inventory, for the records of processing (GET /api/v1/records-of-processing), with
+  // the shop's name and contact standing in for an empty controller name / e-mail; absent: 404.
+  const privacy::Inventory* inventory = nullptr;
+  std::string shop_name;
+  std::string shop_contact;
 };
 
 class Server {
