@@ -39,11 +39,11 @@ void print_table(const retention::Report& r) {
   } else {
     std::printf("retention at %s:%s\n", when.c_str(), r.interrupted ? " interrupted, the rest is done next run" : "");
   }
-  std::printf("%-20s %-32s %8s %8s %8s %8s %8s %8s\n", "CATEGORY", "RETENTION", "EXPIRED", "ERASED", "CLEARED",
+  std::printf("%-20s %-38s %8s %8s %8s %8s %8s %8s\n", "CATEGORY", "RETENTION", "EXPIRED", "ERASED", "CLEARED",
               "DETACHED", "UNLINKED", "RELEASED");
   for (const auto& c : r.categories) {
     const auto& n = c.counts;
-    std::printf("%-20s %-32s %8lld %8lld %8lld %8lld %8lld %8lld\n", c.category.c_str(), c.rule.c_str(),
+    std::printf("%-20s %-38s %8lld %8lld %8lld %8lld %8lld %8lld\n", c.category.c_str(), c.rule.c_str(),
                 static_cast<long long>(n.expired), static_cast<long long>(n.erased), static_cast<long long>(n.cleared),
                 static_cast<long long>(n.detached), static_cast<long long>(n.unlinked), static_cast<long long>(n.released));
   }
