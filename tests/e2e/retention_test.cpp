@@ -249,10 +249,12 @@ TEST(RetentionE2E, TheSweeperInsideServeRemovesWhatHasExpired) {
   ASSERT_TRUE(s.init());
   {
     Inspector db(s);
-    for (int i = 0; i < 5; ++i) {
-      db.exec("INSERT INTO inbound_messages VALUES ('telegram', 'old" + std::to_string(i) + "', 1000000000)");
-    }
-    db.exec("INSERT INTO inbound_messages VALUES ('telegram', 'fresh', " + std::to_string(wa::unix_now()) + ")");
+    // Unlinked consent records (the housekeeping thread never touches them), five past their
+    // five years, one fresh.
+    const std::string insert = "INSERT INTO consent_records (customer_id, kind, notice_version, language, channel, "
+                               "created_at) VALUES (NULL, 'notice_acknowledged', '" + std::string(64, 'c') + "', 'en', 'webchat', ";
+    for (int i = 0; i < 5; ++i) db.exec(insert + "1000000000)");
+    db.exec(insert + std::to_string(wa::unix_now()) + ")");
   }
   ASSERT_TRUE(s.start());
   ASSERT_TRUE(await([&] { return s.process().err().find("\"event\":\"retention.swept\"") != std::string::npos; }));
@@ -261,7 +263,7 @@ TEST(RetentionE2E, TheSweeperInsideServeRemovesWhatHasExpired) {
   const auto line = err.substr(err.find("\"event\":\"retention.swept\""));
   EXPECT_NE(line.find("\"erased\":5"), std::string::npos) << line.substr(0, line.find('\n'));
   Inspector db(s);
-  EXPECT_EQ(db.n("SELECT COUNT(*) FROM inbound_messages"), 1);
+  EXPECT_EQ(db.n("SELECT COUNT(*) FROM consent_records"), 1);
 }
 
 TEST(RecordsOfProcessingE2E, OwnerAndAuditorReadItOperatorDoesNot) {
