@@ -67,7 +67,7 @@ class Inspector {
 std::string iso(std::int64_t t) { return format_rfc3339(TimePoint(std::chrono::seconds(t))); }
 
 // `retention run --json` (dry or not) at `now`: the parsed report, by category.
-struct Run {
+struct SweepRun {
   json report;
   json of(const std::string& category) const {
     for (const auto& c : report["categories"]) {
@@ -79,25 +79,25 @@ struct Run {
   std::int64_t get(const std::string& category, const std::string& what) const { return of(category).value(what, -1); }
 };
 
-Run retention(ServerInstance& s, std::int64_t now, bool dry) {
+SweepRun retention(ServerInstance& s, std::int64_t now, bool dry) {
   std::vector<std::string> args = {"retention", "run", "-c", s.config().string(), "--now", iso(now), "--json"};
   if (dry) args.push_back("--dry-run");
   auto r = s.cli(args);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  Run run;
+  SweepRun run;
   run.report = json::parse(r.out, nullptr, false);
   EXPECT_TRUE(run.report.is_object()) << r.out;
   return run;
 }
 
 // A dry run (file unchanged), then the real run, which must do exactly what the dry run said.
-Run dry_then_real(ServerInstance& s, std::int64_t now) {
+SweepRun dry_then_real(ServerInstance& s, std::int64_t now) {
   const fs::path db = s.data() / "comptoir.db";
   const std::string before = read_all(db);
-  Run dry = retention(s, now, true);
+  SweepRun dry = retention(s, now, true);
   EXPECT_TRUE(read_all(db) == before) << "a dry run changed the database file";
   EXPECT_EQ(dry.report.value("dry_run", false), true);
-  Run real = retention(s, now, false);
+  SweepRun real = retention(s, now, false);
   EXPECT_EQ(real.report.value("dry_run", true), false);
   EXPECT_EQ(dry.report["categories"], real.report["categories"]) << "dry:\n" << dry.report.dump(1) << "\nreal:\n" << real.report.dump(1);
   EXPECT_EQ(dry.report["customers_erased"], real.report["customers_erased"]);
@@ -107,7 +107,7 @@ Run dry_then_real(ServerInstance& s, std::int64_t now) {
 TEST(RetentionE2E, TheYearsPassOverEveryCategoryOfTheDefaultInventory) {
   ChannelShop shop;
   ASSERT_TRUE(shop.start());
-  const std::int64_t t0 = wa::unix_now();
+  const std::int64_t t0 = unix_now();
   WaCustomer zoe(shop, "33611220001", "Zoé Rétention");
   zoe.say("add baguette 1");
   zoe.choose("checkout");
@@ -122,9 +122,9 @@ TEST(RetentionE2E, TheYearsPassOverEveryCategoryOfTheDefaultInventory) {
   max.choose("ful:pickup");
   max.choose("confirm");
   max.say("add baguette 1");  // left in the cart
-  auto c = shop.s->client();
+  auto admin = shop.s->client();
   for (const char* status : {"accepted", "shipped", "completed"}) {
-    auto r = c.Post("/api/v1/orders/C-000001/status", {{"Authorization", "Bearer " + shop.op}},
+    auto r = admin.Post("/api/v1/orders/C-000001/status", {{"Authorization", "Bearer " + shop.op}},
                     json{{"status", status}}.dump(), "application/json");
     ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
   }
@@ -148,12 +148,12 @@ TEST(RetentionE2E, TheYearsPassOverEveryCategoryOfTheDefaultInventory) {
     ASSERT_GT(inbound, 0);
   }
   std::map<std::string, std::int64_t> expired;  // over all runs
-  auto add = [&](const Run& r) {
+  auto add = [&](const SweepRun& r) {
     for (const auto& c : r.report["categories"]) expired[c["category"]] += c["expired"].get<std::int64_t>();
   };
 
   // Nothing has expired right now.
-  Run r = dry_then_real(*shop.s, t0);
+  SweepRun r = dry_then_real(*shop.s, t0);
   add(r);
   for (const auto& c : r.report["categories"]) EXPECT_EQ(c["expired"], 0) << c.dump();
 
@@ -254,7 +254,7 @@ TEST(RetentionE2E, TheSweeperInsideServeRemovesWhatHasExpired) {
     const std::string insert = "INSERT INTO consent_records (customer_id, kind, notice_version, language, channel, "
                                "created_at) VALUES (NULL, 'notice_acknowledged', '" + std::string(64, 'c') + "', 'en', 'webchat', ";
     for (int i = 0; i < 5; ++i) db.exec(insert + "1000000000)");
-    db.exec(insert + std::to_string(wa::unix_now()) + ")");
+    db.exec(insert + std::to_string(unix_now()) + ")");
   }
   ASSERT_TRUE(s.start());
   ASSERT_TRUE(await([&] { return s.process().err().find("\"event\":\"retention.swept\"") != std::string::npos; }));
