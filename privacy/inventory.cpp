@@ -382,8 +382,9 @@ void read_category(const json& v, const std::string& path, const Inventory& inv,
 }
 
 // A map of id → text per language ("purposes", "recipients").
-void read_texts(Reader& root, std::string_view key, std::map<std::string, LocalText, std::less<>>& out) {
-  const json* v = root.get(key, true);
+void read_texts(Reader& root, std::string_view key, std::map<std::string, LocalText, std::less<>>& out,
+                bool required = true) {
+  const json* v = root.get(key, required);
   if (v == nullptr) return;
   if (!v->is_object()) {
     root.err(key, "must be an object: id → {\"en\": \"…\", …}");
@@ -611,6 +612,40 @@ Result<Inventory> parse_inventory(std::string_view text, std::string_view source
   }
   read_texts(root, "purposes", inv.purposes);
   read_texts(root, "recipients", inv.recipients);
+  read_texts(root, "data_subjects", inv.data_subjects, false);
+  if (inv.data_subjects.empty()) {
+    LocalText customers;
+    customers.by_language = {{"en", "Customers and prospective customers who write to the shop and order"},
+                             {"fr", "Clients et prospects qui écrivent à la boutique et commandent"},
+                             {"de", "Kunden und Interessenten, die dem Shop schreiben und bestellen"}};
+    inv.data_subjects.emplace("customers", std::move(customers));
+  }
+  if (const json* t = root.get("transfers", false)) {
+    if (!t->is_array()) {
+      root.err("transfers", "must be an array of {\"recipient\", \"destination\", \"safeguard\"}");
+    } else {
+      for (std::size_t i = 0; i < t->size(); ++i) {
+        const std::string path = "transfers[" + std::to_string(i) + "]";
+        Reader r((*t)[i], path, errors);
+        if (!(*t)[i].is_object()) continue;
+        Transfer tr;
+        bool good = true;
+        if (auto rec = r.string("recipient", true, 64)) {
+          if (!inv.recipients.contains(*rec)) {
+            r.err("recipient", "unknown recipient \"" + *rec + "\" (declare it under recipients)");
+            good = false;
+          }
+          tr.recipient = *rec;
+        } else {
+          good = false;
+        }
+        if (auto d = r.local("destination", true)) tr.destination = *d; else good = false;
+        if (auto g = r.local("safeguard", true)) tr.safeguard = *g; else good = false;
+        r.finish();
+        if (good) inv.transfers.push_back(std::move(tr));
+      }
+    }
+  }
   if (const json* cats = root.get("categories", true)) {
     if (!cats->is_array()) {
       root.err("categories", "must be an array");

@@ -111,6 +111,14 @@ struct Controller {
   std::string dpo;      // data protection officer contact, if any
 };
 
+// A transfer of personal data to a third country (Art. 44–49 GDPR), for the records of
+// processing (Art. 30(1)(e)): which recipient, where to, and on which ground.
+struct Transfer {
+  std::string recipient;   // id into Inventory::recipients
+  LocalText destination;   // the country (and who is there)
+  LocalText safeguard;     // adequacy decision, standard contractual clauses, Art. 49 derogation …
+};
+
 struct SupervisoryAuthority {
   LocalText name;
   std::string url;
@@ -123,6 +131,9 @@ struct Inventory {
   std::string fiscal_year_end = "12-31";  // MM-DD
   std::map<std::string, LocalText, std::less<>> purposes;
   std::map<std::string, LocalText, std::less<>> recipients;
+  // Categories of data subjects (Art. 30(1)(c)); optional in the file, default: the shop's customers.
+  std::map<std::string, LocalText, std::less<>> data_subjects;
+  std::vector<Transfer> transfers;  // optional; none when absent
   std::vector<Category> categories;
 
   const Category* category(std::string_view id) const;

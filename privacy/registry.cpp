@@ -164,6 +164,7 @@ constexpr NonPersonalColumn kNonPersonal[] = {
     {"audit_checkpoints.head_hash", "audit log: hash chain"},
     {"audit_checkpoints.time", "audit log: when signed"},
     {"audit_checkpoints.signature", "audit log: Ed25519 signature"},
+    {"consent_deletion_permits.record_id", "id of a consent record being deleted at the end of its retention; empty at every commit"},
 };
 
 

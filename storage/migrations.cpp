@@ -282,6 +282,23 @@ CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 BEGIN
   SELECT RAISE(ABORT, 'audit_checkpoints is append-only');
 END;
+    {7, "retention: consent records may be deleted only by the retention sweep, record by record", R"sql(
+-- The ids of the consent records the retention sweep (storage/retention_store.cpp) is deleting
+-- because their declared retention has ended. The sweep writes them, deletes exactly those records
+-- and empties this table again, all in one transaction; it is empty at every commit.
+CREATE TABLE consent_deletion_permits (
+  record_id INTEGER PRIMARY KEY
+);
+
+-- Consent records stay append-only: no update (the triggers of migration 5 are kept) and no
+-- delete, except of a record the retention sweep has named in consent_deletion_permits.
+DROP TRIGGER consent_records_no_delete;
+CREATE TRIGGER consent_records_no_delete
+BEFORE DELETE ON consent_records
+WHEN NOT EXISTS (SELECT 1 FROM consent_deletion_permits WHERE record_id = OLD.id)
+BEGIN
+  SELECT RAISE(ABORT, 'consent_records is append-only');
+END;
     {10, "WhatsApp statuses that arrive before the Graph API's answer", R"sql(
 -- A status webhook can overtake the answer to our send (which tells us the message's wamid). Such
 -- a status waits here, and is applied when the send is recorded; unclaimed ones go after a day.

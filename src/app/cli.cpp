@@ -13,6 +13,7 @@
 #include "src/app/audit_setup.h"
 #include "src/app/data_dir.h"
 #include "src/app/rekey.h"
+#include "src/app/retention_cli.h"
 #include "src/app/serve.h"
 #include "src/app/shop_setup.h"
 #include "src/common/env.h"
@@ -409,6 +410,8 @@ int run_cli(int argc, char** argv) {
   add_config(set_webhook);
   set_webhook->add_option("--url", webhook_url, "public HTTPS URL of /webhooks/telegram")->required();
 
+  const AccountabilityCommands accountability = register_accountability_commands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -436,6 +439,7 @@ int run_cli(int argc, char** argv) {
     if (version->parsed()) return cmd_version();
     if (auto code = run_audit_commands(*audit_commands)) return *code;
     if (set_webhook->parsed()) return cmd_telegram_set_webhook(config_path, webhook_url);
+    if (accountability.parsed()) return accountability.run();
   } catch (const std::exception& e) {
     // A bug, not an expected failure: one line, no stack trace.
     std::fprintf(stderr, "comptoir: internal error: %s\n", e.what());

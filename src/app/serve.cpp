@@ -20,6 +20,8 @@
 #include "src/commerce/customers.h"
 #include "src/commerce/shop.h"
 #include "src/http/webchat_session.h"
+#include "src/retention/engine.h"
+#include "src/retention/sweeper.h"
 #include "storage/maintenance_store.h"
 #include "storage/subject_key_store.h"
 #include "src/common/log.h"
@@ -151,6 +153,15 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   services.marketing = &marketing;
   services.default_language = cfg.shop.default_language;
   services.notice = &privacy_setup->notice;
+  services.inventory = &privacy_setup->inventory;
+  services.shop_name = cfg.shop.name;
+  services.shop_contact = cfg.shop.contact;
+
+  // Retention (docs/operations.md#retention): the inventory's rules applied at once and then
+  // every retention.sweep_interval_seconds, in transactions of retention.batch_size records.
+  retention::Engine retention_engine(db, privacy_setup->inventory, vault, audit_log,
+                                     retention::Settings{cfg.retention.batch_size});
+  retention::Sweeper sweeper(retention_engine, clock, std::chrono::seconds(cfg.retention.sweep_interval_seconds));
 
   http::Server server(o, services);
   auto port = server.bind();
@@ -219,6 +230,7 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
                                  {"advice", "serve the Internet through a TLS reverse proxy; see docs/operations.md"}});
   }
   worker.start();  // sends whatever a previous run left in the outbox, then new replies
+  sweeper.start();
   log::info("listening", {{"host", cfg.server.host},
                           {"port", *port},
                           {"whatsapp", whatsapp.enabled},
@@ -274,6 +286,7 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   done = true;
   signals.join();
   housekeeping.join();
+  sweeper.stop();
   server.stop();
   worker.stop();
   {

@@ -227,6 +227,12 @@ Result<Config> parse(std::string_view text, std::string_view source_name,
     p->finish();
   }
   if (auto a = root.object("audit")) read_audit(*a, cfg.audit);
+  if (auto r = root.object("retention")) {
+    std::int64_t v;
+    if (r->integer("sweep_interval_seconds", v, 1, 7 * 86400)) cfg.retention.sweep_interval_seconds = static_cast<int>(v);
+    if (r->integer("batch_size", v, 1, 100000)) cfg.retention.batch_size = static_cast<int>(v);
+    r->finish();
+  }
   std::string schema_hint;  // "$schema" lets editors validate the file; its value is not used
   root.string("$schema", schema_hint, 1024);
   root.finish();

@@ -101,6 +101,14 @@ struct PrivacyConfig {
   std::filesystem::path notice_dir;      // folder of <lang>.html; empty = the built-in ones
 };
 
+// The retention sweeper inside `serve` (docs/operations.md#retention): every interval it removes
+// what the data inventory's retention rules say has expired, in transactions of at most
+// batch_size records so that serving goes on meanwhile.
+struct RetentionConfig {
+  int sweep_interval_seconds = 3600;
+  int batch_size = 500;
+};
+
 // A channel that is not configured is off.
 struct ChannelsConfig {
   std::optional<WhatsAppConfig> whatsapp;
@@ -128,6 +136,7 @@ struct Config {
   ChannelsConfig channels;
   PrivacyConfig privacy;
   AuditConfig audit;
+  RetentionConfig retention;
 };
 
 // Reads and validates `path`. Errors (Errc::config) list every problem, one per line, each naming

@@ -45,6 +45,7 @@ class ChannelHub;
 }
 namespace comptoir::privacy {
 class Notice;
+struct Inventory;
 }
 namespace comptoir::chat {
 class Marketing;
@@ -78,6 +79,11 @@ struct Services {
   // rate-limited recording of failed authentications (absent: not recorded).
   audit::AuditLog* audit_log = nullptr;
   audit::AuthFailures* auth_failures = nullptr;
+  // The data inventory, for the records of processing (GET /api/v1/records-of-processing), with
+  // the shop's name and contact standing in for an empty controller name / e-mail; absent: 404.
+  const privacy::Inventory* inventory = nullptr;
+  std::string shop_name;
+  std::string shop_contact;
 };
 
 class Server {
