@@ -233,6 +233,12 @@ BEGIN
   SELECT RAISE(ABORT, 'consent_records is append-only');
 END;
 )sql"},
+    {9, "backups: tombstones by time, for keeping the erasure journal outside the database in step", R"sql(
+-- The erasure journal (docs/operations.md, "Backups and restores") copies the tombstones of
+-- shredded subject keys to a file beside the database; it reads the ones made since its last
+-- entry.
+CREATE INDEX shredded_subjects_at ON shredded_subjects(shredded_at);
+)sql"},
 };
 
 }  // namespace

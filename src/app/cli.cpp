@@ -9,6 +9,7 @@
 #include <iostream>
 #include <string>
 
+#include "src/app/backup_cli.h"
 #include "src/app/data_dir.h"
 #include "src/app/rekey.h"
 #include "src/app/serve.h"
@@ -387,6 +388,8 @@ int run_cli(int argc, char** argv) {
   rekey->add_option("--keep-old-key", keep_old_key,
                     "keep a copy of the old key file at this path (mode 0600) instead of destroying it");
 
+  const auto run_backup_commands = register_backup_commands(app);
+
   auto* version = app.add_subcommand("version", "print the version and linked library versions");
 
   auto* telegram = app.add_subcommand("telegram", "Telegram bot set-up");
@@ -420,6 +423,7 @@ int run_cli(int argc, char** argv) {
     if (tlist->parsed()) return cmd_token_list(config_path, list_json);
     if (trevoke->parsed()) return cmd_token_revoke(config_path, revoke_id);
     if (rekey->parsed()) return cmd_rekey(config_path, new_passphrase_env, new_key_file, keep_old_key);
+    if (auto rc = run_backup_commands()) return *rc;
     if (version->parsed()) return cmd_version();
     if (set_webhook->parsed()) return cmd_telegram_set_webhook(config_path, webhook_url);
   } catch (const std::exception& e) {
