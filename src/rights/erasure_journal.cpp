@@ -99,7 +99,13 @@ Result<std::size_t> ErasureJournal::append(const std::vector<JournalEntry>& entr
   if (!text) return std::unexpected(text.error());
   std::string add;
   if (text->empty()) add = kHeader;
-  else if (text->back() != '\n') add = "\n";  // end a torn line so that it stays alone (and ignored)
+  if (!text->empty() && text->back() != '\n') {
+    // A torn last line (an append a crash interrupted): cut it off before appending.
+    const auto keep = text->rfind('\n') + 1;  // 0 when there is no complete line at all
+    if (::ftruncate(fd, static_cast<off_t>(keep)) != 0) return std::unexpected(io_error(file_, "truncate"));
+    text->resize(keep);
+    if (text->empty()) add = kHeader;
+  }
   auto existing = parse(*text, file_);
   if (!existing) return std::unexpected(existing.error());
   std::set<std::string, std::less<>> have;

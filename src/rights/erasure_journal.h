@@ -45,7 +45,7 @@ class ErasureJournal {
   const std::filesystem::path& file() const { return file_; }
 
   // Appends the entries whose subject ids are not in the file yet (creating it, mode 0600) and
-  // fsyncs. Returns how many were added.
+  // fsyncs; a torn last line is cut off first. Returns how many were added.
   Result<std::size_t> append(const std::vector<JournalEntry>& entries);
   // Appends the database's tombstones that the file lacks. `full` reads every tombstone;
   // otherwise only those from a day before the file's latest entry on (enough for erasures
