@@ -25,6 +25,7 @@
 #include "src/commerce/customers.h"
 #include "src/commerce/shop.h"
 #include "src/common/env.h"
+#include "src/common/log.h"
 #include "src/common/secret.h"
 #include "src/rights/erasure.h"
 #include "src/rights/export.h"
@@ -222,6 +223,7 @@ Figures run(std::size_t others, int orders, int erasures) {
 
 int main(int argc, char** argv) {
   ensure_sodium();
+  log::set_level(log::Level::warn);
   std::vector<std::size_t> sizes = {1000, 100000};
   int orders = 1000, erasures = 30;
   for (int i = 1; i < argc; ++i) {
@@ -257,7 +259,7 @@ int main(int argc, char** argv) {
               "erasures of customers with 5 orders each\n",
               v.sqlcipher.c_str(), v.sqlite.c_str(), orders, erasures);
   std::printf("%-10s %-9s %-28s %-10s %-30s %s\n", "customers", "setup_s", "export_ms (median/p95/max)", "export_kb",
-              "erasure_ms (median/p95/max)", "erasure_ms_1000_orders");
+              "erasure_ms (median/p95/max)", "erasure_ms_of_exported");
   for (auto n : sizes) {
     const Figures f = run(n, orders, erasures);
     std::printf("%-10zu %-9.1f %6.1f / %6.1f / %6.1f       %-10zu %6.2f / %6.2f / %6.2f          %.1f\n", f.customers,

@@ -13,6 +13,9 @@ namespace comptoir::app {
 
 namespace {
 
+// Interim (until the audit log lands): one log line per event. An event recorded inside a
+// transaction is logged at once, so a transaction that then fails has logged an event that did
+// not happen; the real log records it in the transaction instead.
 class LogRecorder final : public audit::Recorder {
  public:
   Status record(storage::Tx&, const audit::Event& event) override { return record(event); }

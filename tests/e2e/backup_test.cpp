@@ -215,5 +215,42 @@ TEST(BackupRestore, AnErasedCustomerNeverComesBackAndTheOthersAreIntact) {
   EXPECT_EQ(b_export.find(a_name), std::string::npos);
 }
 
+// A backup taken before `comptoir rekey` opens only with the old key: without it, or with a wrong
+// one, the restore refuses and changes nothing; with the copy `rekey --keep-old-key` kept, it is
+// restored and re-encrypted, and the server starts with the current key.
+TEST(BackupRestore, ABackupFromBeforeARotationNeedsTheOldKey) {
+  ServerInstance s;
+  ASSERT_TRUE(s.init());
+  ASSERT_TRUE(s.start());
+  const std::string owner = s.create_token("owner");
+  const fs::path backup = s.dir() / "before-rekey.backup";
+  ASSERT_EQ(s.cli({"backup", "-c", s.config().string(), "--out", backup.string()}).exit_code, 0);
+  EXPECT_EQ(s.stop(), 0);
+  const fs::path old_key = s.dir() / "old-master.key";
+  auto rekey = s.cli({"rekey", "-c", s.config().string(), "--keep-old-key", old_key.string()});
+  ASSERT_EQ(rekey.exit_code, 0) << rekey.err;
+
+  const auto before = snapshot(s.data());
+  auto no_key = s.cli({"restore", "-c", s.config().string(), "--from", backup.string()});
+  EXPECT_EQ(no_key.exit_code, 1);
+  EXPECT_NE(no_key.err.find("earlier master key"), std::string::npos) << no_key.err;
+  const fs::path wrong = s.dir() / "wrong.key";
+  write_text(wrong, std::string(32, 'w'));
+  auto bad = s.cli({"restore", "-c", s.config().string(), "--from", backup.string(), "--old-key-file", wrong.string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("does not open"), std::string::npos) << bad.err;
+  EXPECT_EQ(before, snapshot(s.data())) << "a refused restore changed the data dir";
+
+  auto good = s.cli({"restore", "-c", s.config().string(), "--from", backup.string(), "--old-key-file", old_key.string()});
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_NE(good.out.find("re-encrypted under the current one"), std::string::npos) << good.out;
+  ASSERT_TRUE(s.start());
+  auto c = s.client();
+  auto who = c.Get("/api/v1/whoami", bearer(owner));
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->status, 200) << "the token (kept in the backup) still works after the restore";
+  EXPECT_EQ(s.stop(), 0);
+}
+
 }  // namespace
 }  // namespace comptoir::testing::e2e
