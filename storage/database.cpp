@@ -243,7 +243,7 @@ Status Database::transaction(const std::function<Status(sqlite3*)>& fn) {
   return ok();
 }
 
-Status Database::export_copy(const fs::path& target, const SecretBytes& key) {
+Status Database::export_copy(const fs::path& target, const SecretBytes& key, CopyMode mode) {
   if (key.size() != 32) return fail(Errc::internal, "database key must be 32 bytes");
   std::lock_guard lock(mutex_);
   if (db_ == nullptr) return fail(Errc::unavailable, "database is closed");
@@ -276,7 +276,16 @@ Status Database::export_copy(const fs::path& target, const SecretBytes& key) {
   }
   auto copy = [&]() -> Status {
     if (auto s = exec(db_, "PRAGMA comptoir_export.synchronous = FULL;"); !s) return s;
-    if (auto s = exec(db_, "BEGIN IMMEDIATE;"); !s) return s;
+    if (mode == CopyMode::exclusive) {
+      if (auto s = exec(db_, "BEGIN IMMEDIATE;"); !s) return s;
+    } else {
+      // A read transaction on main: its first read fixes the snapshot that is copied and checked.
+      if (auto s = exec(db_, "BEGIN;"); !s) return s;
+      if (auto n = single_int(db_, "SELECT count(*) FROM main.sqlite_master;"); !n) {
+        exec(db_, "ROLLBACK;");
+        return std::unexpected(n.error());
+      }
+    }
     auto body = [&]() -> Status {
       if (auto s = exec(db_, "SELECT sqlcipher_export('comptoir_export');"); !s) return s;
       // sqlcipher_export copies neither of these header fields.

@@ -112,7 +112,11 @@ class Database {
   // sqlcipher_export inside one transaction, then checked table by table (same row count, no
   // row of one missing from the other) and fsynced. Open it with Database::open(target, key).
   // On failure nothing is left at `target`. Used by the master key rotation (`comptoir rekey`).
-  Status export_copy(const std::filesystem::path& target, const SecretBytes& key);
+  // CopyMode::exclusive holds the write lock for the whole copy (nothing can change meanwhile);
+  // CopyMode::snapshot copies the snapshot of a read transaction, so other connections (a serving
+  // `comptoir serve`) keep writing while the copy is made (WAL): used by `comptoir backup`.
+  enum class CopyMode { exclusive, snapshot };
+  Status export_copy(const std::filesystem::path& target, const SecretBytes& key, CopyMode mode = CopyMode::exclusive);
 
   // For tests and diagnostics: the statement cache's counters, and how many batches were
   // replayed with savepoints because a write failed. Waits for the connection.

@@ -299,6 +299,11 @@ WHEN NOT EXISTS (SELECT 1 FROM consent_deletion_permits WHERE record_id = OLD.id
 BEGIN
   SELECT RAISE(ABORT, 'consent_records is append-only');
 END;
+    {9, "backups: tombstones by time, for keeping the erasure journal outside the database in step", R"sql(
+-- The erasure journal (docs/operations.md, "Backups and restores") copies the tombstones of
+-- shredded subject keys to a file beside the database; it reads the ones made since its last
+-- entry.
+CREATE INDEX shredded_subjects_at ON shredded_subjects(shredded_at);
     {10, "WhatsApp statuses that arrive before the Graph API's answer", R"sql(
 -- A status webhook can overtake the answer to our send (which tells us the message's wamid). Such
 -- a status waits here, and is applied when the send is recorded; unclaimed ones go after a day.

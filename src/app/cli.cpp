@@ -11,6 +11,7 @@
 
 #include "src/app/audit_cli.h"
 #include "src/app/audit_setup.h"
+#include "src/app/backup_cli.h"
 #include "src/app/data_dir.h"
 #include "src/app/rekey.h"
 #include "src/app/retention_cli.h"
@@ -400,6 +401,7 @@ int run_cli(int argc, char** argv) {
                     "keep a copy of the old key file at this path (mode 0600) instead of destroying it");
 
   auto audit_commands = add_audit_commands(app);
+  const auto run_backup_commands = register_backup_commands(app);
 
   auto* version = app.add_subcommand("version", "print the version and linked library versions");
 
@@ -436,6 +438,7 @@ int run_cli(int argc, char** argv) {
     if (tlist->parsed()) return cmd_token_list(config_path, list_json);
     if (trevoke->parsed()) return cmd_token_revoke(config_path, revoke_id);
     if (rekey->parsed()) return cmd_rekey(config_path, new_passphrase_env, new_key_file, keep_old_key);
+    if (auto rc = run_backup_commands()) return *rc;
     if (version->parsed()) return cmd_version();
     if (auto code = run_audit_commands(*audit_commands)) return *code;
     if (set_webhook->parsed()) return cmd_telegram_set_webhook(config_path, webhook_url);

@@ -143,7 +143,11 @@ DataDirLock::~DataDirLock() {
 Result<DataDirMeta> read_meta(const fs::path& file) {
   auto text = files::read(file, 64 * 1024);
   if (!text) return fail(Errc::wrong_key, wrong_key(file.parent_path().string() + " has no readable data-dir.json"));
-  const json meta = json::parse(*text, nullptr, false);
+  return parse_meta(*text, file);
+}
+
+Result<DataDirMeta> parse_meta(std::string_view text, const fs::path& file) {
+  const json meta = json::parse(text, nullptr, false);
   const json* format = member(meta, "comptoir_data_dir");
   const json* mk_member = member(meta, "master_key");
   const json* key_check = member(meta, "key_check");

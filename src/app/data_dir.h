@@ -114,6 +114,8 @@ struct DataDirMeta {
 // Errc::wrong_key ("wrong key or not a Comptoir database: …") for a missing, unreadable or
 // foreign file; Errc::corrupt for malformed Argon2id parameters or carried keys.
 Result<DataDirMeta> read_meta(const fs::path& file);
+// The same for the text of such a file (a copy kept in a backup); `file` names it in errors.
+Result<DataDirMeta> parse_meta(std::string_view text, const fs::path& file);
 // The file's text (pretty JSON, trailing newline).
 std::string meta_text(const DataDirMeta& meta);
 // The master key `cfg` gives for a data dir whose metadata is `meta`: the key file, or the

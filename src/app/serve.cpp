@@ -26,6 +26,7 @@
 #include "storage/subject_key_store.h"
 #include "src/common/log.h"
 #include "src/http/server.h"
+#include "src/rights/erasure_journal.h"
 #include "storage/token_store.h"
 
 namespace comptoir::app {
@@ -83,6 +84,12 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   // The tamper-evident audit log (docs/audit-log.md).
   audit::AuditLog& audit_log = *opened->log;
   audit::AuthFailures auth_failures(audit_log, system_clock());
+  // The erasure journal beside the database (src/rights/erasure_journal.h): brought in step with
+  // the tombstones now and at every housekeeping round, so a restore never misses an erasure.
+  rights::ErasureJournal erasure_journal(paths.root / rights::kJournalFileName);
+  if (auto n = erasure_journal.sync_from(db, true); !n) {
+    log::warn("erasure_journal.sync_failed", {{"error", n.error().message}});
+  }
   storage::TokenStore token_store(db);
   access::TokenService tokens(token_store, dd->keys->api_tokens(), system_clock());
   tokens.set_audit(&audit_log);
@@ -262,6 +269,11 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
           log::info("maintenance.pruned", {{"inbound_ids", pruned->inbound_ids},
                                            {"outbox_entries", pruned->outbox_entries},
                                            {"conversations", pruned->conversations}});
+        if (auto n = erasure_journal.sync_from(db, false); !n) {
+          log::warn("erasure_journal.sync_failed", {{"error", n.error().message}});
+        } else if (*n > 0) {
+          log::info("erasure_journal.synced", {{"added", static_cast<std::uint64_t>(*n)}});
+        }
         next = std::chrono::steady_clock::now() + std::chrono::minutes(10);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -70,6 +70,33 @@ ordered_json opened_json(const std::string& text) {
   return text;
 }
 
+struct Texts {
+  const char* en;
+  const char* fr;
+  const char* de;
+};
+
+constexpr Texts kComplaint = {
+    "You have the right to lodge a complaint with a supervisory authority (Art. 77 GDPR), in particular in the "
+    "Member State of your habitual residence, place of work or of the alleged infringement.",
+    "Vous avez le droit d'introduire une réclamation auprès d'une autorité de contrôle (art. 77 RGPD), en particulier "
+    "dans l'État membre de votre résidence habituelle, de votre lieu de travail ou du lieu de la violation alléguée.",
+    "Sie haben das Recht, sich bei einer Aufsichtsbehörde zu beschweren (Art. 77 DSGVO), insbesondere in dem "
+    "Mitgliedstaat Ihres gewöhnlichen Aufenthalts, Ihres Arbeitsplatzes oder des Orts des mutmaßlichen Verstoßes."};
+
+constexpr Texts kNoAutomatedDecisions = {
+    "No decision about you is based solely on automated processing, and no profile of you is built (Art. 22 GDPR).",
+    "Aucune décision vous concernant n'est fondée exclusivement sur un traitement automatisé, et aucun profil de vous "
+    "n'est établi (art. 22 RGPD).",
+    "Keine Sie betreffende Entscheidung beruht ausschließlich auf einer automatisierten Verarbeitung, und es wird kein "
+    "Profil von Ihnen erstellt (Art. 22 DSGVO)."};
+
+std::string localized(const Texts& t, const std::string& lang) {
+  if (lang == "fr") return t.fr;
+  if (lang == "de") return t.de;
+  return t.en;
+}
+
 }  // namespace
 
 Result<std::string> export_subject(storage::Tx& tx, const privacy::Inventory& inventory, privacy::Vault& vault,
@@ -160,7 +187,11 @@ Result<std::string> export_subject(storage::Tx& tx, const privacy::Inventory& in
   doc["categories"] = std::move(categories);
   doc["not_collected"] = std::move(not_collected);
   doc["supervisory_authority"] = {{"name", inventory.supervisory_authority.name.in(lang)},
-                                  {"url", inventory.supervisory_authority.url}};
+                                  {"url", inventory.supervisory_authority.url},
+                                  {"right_to_complain", localized(kComplaint, lang)}};
+  // Art. 15(1)(h): Comptoir takes no decision based solely on automated processing and builds no
+  // profiles; the menus only answer what the customer chose.
+  doc["automated_decision_making"] = {{"used", false}, {"explanation", localized(kNoAutomatedDecisions, lang)}};
   doc["rights"] = {"access (Art. 15)", "rectification (Art. 16)", "erasure (Art. 17)", "restriction (Art. 18)",
                    "portability (Art. 20)", "objection (Art. 21)", "withdrawal of consent (Art. 7(3))",
                    "complaint to a supervisory authority (Art. 77)"};
