@@ -159,6 +159,7 @@ void install_routes(httplib::Server& server, Context& ctx) {
   install_commerce_routes(server, ctx);
   install_webhook_routes(server, ctx);
   install_consent_routes(server, ctx);
+  install_privacy_request_routes(server, ctx);
 
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, {{"status", "ok"}});

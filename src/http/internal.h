@@ -43,6 +43,7 @@ void install_webchat_routes(httplib::Server& server, Context& ctx);
 void install_commerce_routes(httplib::Server& server, Context& ctx);
 void install_webhook_routes(httplib::Server& server, Context& ctx);
 void install_consent_routes(httplib::Server& server, Context& ctx);
+void install_privacy_request_routes(httplib::Server& server, Context& ctx);
 
 // Authenticates the bearer token and checks the role. On failure writes the 401/403/429 response
 // and returns nullopt.

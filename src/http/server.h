@@ -50,6 +50,9 @@ class Marketing;
 namespace comptoir::commerce {
 class ConsentLedger;
 }
+namespace comptoir::rights {
+class RequestService;
+}
 namespace comptoir::http {
 
 struct Services {
@@ -72,6 +75,8 @@ struct Services {
   // The audit log (docs/audit-log.md): every read of personal data through the admin API, every
   // step of a data-subject request and every security-relevant event is recorded here.
   audit::Recorder* audit = nullptr;
+  // Data-subject requests (/privacy/v1/requests, /api/v1/privacy/requests); absent: no such routes.
+  rights::RequestService* requests = nullptr;
 };
 
 class Server {
