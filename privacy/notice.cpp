@@ -82,6 +82,8 @@ std::string basis_text(const Basis& b, const Strings& s, const std::string& lang
   return s.get("basis." + std::string(letter(b.basis)), {{"detail", b.detail.in(lang)}});
 }
 
+std::string request_forms(const Strings& s);
+
 std::string render(const Inventory& inv, const NoticeSettings& settings, const Strings& s, const std::string& lang,
                    const std::string& merchant_part) {
   const std::string shop = html_escape(settings.shop_name.empty() ? "this shop" : settings.shop_name);
@@ -163,6 +165,39 @@ std::string render(const Inventory& inv, const NoticeSettings& settings, const S
                  html_escape(s.get("complaint.link")) + "</a>)";
   }
   h += "<p>" + s.get("complaint", {{"authority", authority}}) + "</p>\n";
+  h += request_forms(s);
+  return h;
+}
+
+// The forms of a data-subject request (POST /privacy/v1/requests, then …/verify), driven by
+// /static/privacy.js; the texts the script shows come with the page, in its language.
+std::string request_forms(const Strings& s) {
+  const auto e = [&](const char* key) { return html_escape(s.get(key)); };
+  std::string h = "<section id=\"requests\" class=\"requests\" aria-labelledby=\"requests-heading\"";
+  for (const char* key : {"sent", "wrong", "locked", "expired", "done", "download", "receipt", "invalid", "busy", "failed"}) {
+    h += std::string(" data-") + key + "=\"" + e((std::string("requests.") + key).c_str()) + "\"";
+  }
+  h += ">\n<h2 id=\"requests-heading\">" + e("requests.heading") + "</h2>\n<p>" + e("requests.intro") + "</p>\n";
+  h += "<form id=\"request-form\" novalidate>\n<label for=\"rq-type\">" + e("requests.type") +
+       "</label>\n<select id=\"rq-type\" name=\"type\">\n";
+  for (const char* t : {"access", "erasure", "rectification", "restriction", "objection"}) {
+    h += std::string("<option value=\"") + t + "\">" + e((std::string("requests.type.") + t).c_str()) + "</option>\n";
+  }
+  h += "</select>\n<label for=\"rq-channel\">" + e("requests.channel") +
+       "</label>\n<select id=\"rq-channel\" name=\"channel\">\n<option value=\"whatsapp\">WhatsApp</option>\n"
+       "<option value=\"telegram\">Telegram</option>\n<option value=\"webchat\">" +
+       e("requests.channel.webchat") + "</option>\n</select>\n<label for=\"rq-address\">" + e("requests.address") +
+       "</label>\n<input id=\"rq-address\" name=\"address\" autocomplete=\"off\" maxlength=\"256\" required>\n"
+       "<div id=\"rq-changes\" hidden>\n<label for=\"rq-name\">" + e("requests.new_name") +
+       "</label>\n<input id=\"rq-name\" name=\"recipient_name\" autocomplete=\"name\" maxlength=\"100\">\n"
+       "<label for=\"rq-delivery\">" + e("requests.new_address") +
+       "</label>\n<input id=\"rq-delivery\" name=\"delivery_address\" autocomplete=\"street-address\" maxlength=\"300\">\n"
+       "</div>\n<button type=\"submit\">" + e("requests.send") + "</button>\n</form>\n";
+  h += "<form id=\"code-form\" hidden novalidate>\n<label for=\"rq-code\">" + e("requests.code") +
+       "</label>\n<input id=\"rq-code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" "
+       "pattern=\"[0-9]{6,8}\" maxlength=\"8\" required>\n<button type=\"submit\">" + e("requests.confirm") +
+       "</button>\n</form>\n<p id=\"rq-status\" role=\"status\" aria-live=\"polite\"></p>\n"
+       "<div id=\"rq-result\" hidden></div>\n</section>\n<script src=\"/static/privacy.js\"></script>\n";
   return h;
 }
 

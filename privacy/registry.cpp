@@ -94,6 +94,25 @@ constexpr RegisteredField kFields[] = {
     {"chat_transcript.direction", P::database, true, "in (from the customer) or out (from the shop)"},
     {"chat_transcript.body_sealed", P::sealed, true, "the text of the message", "body_sealed"},
     {"chat_transcript.created_at", P::database, true, "when it was written"},
+    // Data-subject requests (the register of Art. 12(3)): what was asked, when, and how it ended.
+    {"privacy_requests.type", P::database, false, "access, erasure, rectification, restriction or objection"},
+    {"privacy_requests.channel", P::database, false, "the chat channel the request names"},
+    {"privacy_requests.origin", P::database, false, "opened on the privacy page, in the chat, or by staff"},
+    {"privacy_requests.actor", P::database, false, "the data subject, or the id of the staff token that opened it"},
+    {"privacy_requests.received_at", P::database, false, "when the request arrived"},
+    {"privacy_requests.due_at", P::database, false, "one month after it arrived"},
+    {"privacy_requests.extended_until", P::database, false, "the extended due date, if extended"},
+    {"privacy_requests.extension_reason", P::database, false, "why staff extended it (staff-written text)"},
+    {"privacy_requests.verified_at", P::database, false, "when the requester proved they hold the chat"},
+    {"privacy_requests.completed_at", P::database, false, "when it was carried out"},
+    {"privacy_requests.outcome", P::database, false, "how it ended (a short code)"},
+    {"privacy_requests.attempts", P::database, false, "wrong verification codes entered"},
+    {"privacy_requests.locked_at", P::database, false, "when too many wrong codes locked it"},
+    {"privacy_requests.receipt", P::database, false, "the signed erasure receipt (categories and outcomes)"},
+    {"privacy_requests.lifted_at", P::database, false, "when a restriction was lifted"},
+    {"privacy_requests.changes_sealed", P::sealed, false, "rectification: the new values, until applied", "changes"},
+    {"processing_restrictions.request_id", P::database, false, "the request that restricted the processing"},
+    {"processing_restrictions.since", P::database, false, "since when the processing is restricted"},
 };
 
 constexpr NonPersonalColumn kNonPersonal[] = {
@@ -165,6 +184,15 @@ constexpr NonPersonalColumn kNonPersonal[] = {
     {"audit_checkpoints.time", "audit log: when signed"},
     {"audit_checkpoints.signature", "audit log: Ed25519 signature"},
     {"consent_deletion_permits.record_id", "id of a consent record being deleted at the end of its retention; empty at every commit"},
+    {"privacy_requests.id", "row key: random, unguessable request id"},
+    {"privacy_requests.customer_id", "link to the customer row (NULL for an unknown address; cut when the customer is erased)"},
+    {"privacy_requests.code_hash", "keyed hash of a one-time verification code (a credential, expires in minutes)"},
+    {"privacy_requests.code_expires_at", "expiry of the verification code"},
+    {"privacy_requests.export_hash", "keyed hash of a one-time download token (a credential)"},
+    {"privacy_requests.export_expires_at", "expiry of the download token"},
+    {"privacy_requests.export_used_at", "when the download token was used"},
+    {"processing_restrictions.customer_id", "link to the customer row"},
+    {"outbox.detached_subject", "pseudonymous id of the throw-away key of a last message to an erased customer (shredded once sent)"},
 };
 
 

@@ -77,7 +77,9 @@ Result<std::vector<std::int64_t>> ConsentStore::marketing_audience(Tx& tx) {
          " JOIN (SELECT customer_id, MAX(id) AS last_id FROM consent_records"
          "       WHERE kind IN ('marketing_given', 'marketing_withdrawn') AND customer_id IS NOT NULL"
          "       GROUP BY customer_id) latest ON r.id = latest.last_id"
-         " WHERE r.kind = 'marketing_given' ORDER BY r.customer_id");
+         " WHERE r.kind = 'marketing_given'"
+         "   AND r.customer_id NOT IN (SELECT customer_id FROM processing_restrictions)"  // Art. 18
+         " ORDER BY r.customer_id");
   for (;;) {
     auto row = s.step();
     if (!row) return std::unexpected(row.error());

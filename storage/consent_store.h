@@ -38,7 +38,8 @@ class ConsentStore {
   Result<std::vector<ConsentRecord>> for_customer(std::int64_t customer_id);
   // The customer's latest marketing_given / marketing_withdrawn record, if any.
   Result<std::optional<ConsentRecord>> latest_marketing(Tx& tx, std::int64_t customer_id);
-  // Ids of the customers whose latest marketing record is marketing_given, ascending.
+  // Ids of the customers whose latest marketing record is marketing_given, ascending, except
+  // customers whose processing is restricted (Art. 18, storage/request_store.h).
   Result<std::vector<std::int64_t>> marketing_audience(Tx& tx);
 
  private:

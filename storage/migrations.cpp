@@ -299,6 +299,51 @@ WHEN NOT EXISTS (SELECT 1 FROM consent_deletion_permits WHERE record_id = OLD.id
 BEGIN
   SELECT RAISE(ABORT, 'consent_records is append-only');
 END;
+    {8, "data-subject requests (Art. 12, 15-21) and restrictions of processing (Art. 18)", R"sql(
+-- One row per request a data subject (or an operator on their behalf) opened. The address given
+-- is never stored, not even as a blind index: a request for an address we do not know is stored
+-- without a customer link, so its answer looks the same. Holds no personal data beyond the link
+-- to the customer and, for a rectification until it is applied, the new values (sealed).
+CREATE TABLE privacy_requests (
+  id                TEXT PRIMARY KEY,   -- "prq_" + 32 hex digits, random: unguessable
+  type              TEXT NOT NULL CHECK (type IN ('access', 'erasure', 'rectification', 'restriction', 'objection')),
+  channel           TEXT NOT NULL CHECK (channel IN ('whatsapp', 'telegram', 'webchat')),
+  origin            TEXT NOT NULL CHECK (origin IN ('web', 'chat', 'operator')),
+  customer_id       INTEGER REFERENCES customers(id) ON DELETE SET NULL,  -- NULL: unknown address, or unlinked
+  actor             TEXT NOT NULL,      -- "data_subject" or "token:tok_…" (operator opening it)
+  received_at       INTEGER NOT NULL,
+  due_at            INTEGER NOT NULL,   -- received + one month (Art. 12(3))
+  extended_until    INTEGER,            -- at most two further months
+  extension_reason  TEXT,
+  verified_at       INTEGER,
+  completed_at      INTEGER,
+  outcome           TEXT,               -- short code: exported, erased, rectified, restricted, objected, nothing_held
+  code_hash         BLOB,               -- keyed BLAKE2b of the verification code; never the code
+  code_expires_at   INTEGER,
+  attempts          INTEGER NOT NULL DEFAULT 0,
+  locked_at         INTEGER,            -- too many wrong codes
+  changes_sealed    BLOB,               -- rectification: the new values, sealed; cleared once applied
+  receipt           TEXT,               -- erasure: the signed receipt (no personal data)
+  export_hash       BLOB UNIQUE,        -- access: keyed BLAKE2b of the one-time download token
+  export_expires_at INTEGER,
+  export_used_at    INTEGER,
+  lifted_at         INTEGER             -- restriction: when it was lifted
+);
+CREATE INDEX privacy_requests_received ON privacy_requests(received_at);
+CREATE INDEX privacy_requests_customer ON privacy_requests(customer_id);
+
+-- Customers whose data is restricted (Art. 18): kept, but not used for marketing or new
+-- processing until the restriction is lifted (the row deleted).
+-- A last message to a customer who has just been erased (the confirmation of the erasure): the
+-- customer row and key are gone, so the message is sealed under a throw-away subject key of its
+-- own, shredded as soon as the message was sent or has failed.
+ALTER TABLE outbox ADD COLUMN detached_subject TEXT;
+
+CREATE TABLE processing_restrictions (
+  customer_id  INTEGER PRIMARY KEY REFERENCES customers(id) ON DELETE CASCADE,
+  request_id   TEXT NOT NULL,
+  since        INTEGER NOT NULL
+);
     {9, "backups: tombstones by time, for keeping the erasure journal outside the database in step", R"sql(
 -- The erasure journal (docs/operations.md, "Backups and restores") copies the tombstones of
 -- shredded subject keys to a file beside the database; it reads the ones made since its last

@@ -8,7 +8,7 @@ namespace {
 
 constexpr const char* kColumns =
     "id, customer_id, channel, kind, body_sealed, status, attempts, next_attempt_at, last_error, external_id,"
-    " created_at, updated_at";
+    " created_at, updated_at, detached_subject";
 
 OutboxRecord read_row(const Stmt& s) {
   OutboxRecord r;
@@ -24,6 +24,7 @@ OutboxRecord read_row(const Stmt& s) {
   r.external_id = s.text(9);
   r.created_at = s.int64(10);
   r.updated_at = s.int64(11);
+  if (!s.is_null(12)) r.detached_subject = s.text(12);
   return r;
 }
 
@@ -50,9 +51,11 @@ Result<bool> OutboxStore::record_inbound(Tx& tx, const std::string& channel, con
 Result<std::int64_t> OutboxStore::enqueue(Tx& tx, const OutboxRecord& r) {
   Stmt s(tx,
          "INSERT INTO outbox (customer_id, channel, kind, body_sealed, status, attempts, next_attempt_at, created_at,"
-         " updated_at) VALUES (?,?,?,?,'pending',0,?,?,?)");
+         " updated_at, detached_subject) VALUES (?,?,?,?,'pending',0,?,?,?,?)");
   s.bind(1, r.customer_id).bind(2, r.channel).bind(3, r.kind).bind_blob(4, r.body_sealed).bind(5, r.next_attempt_at)
       .bind(6, r.created_at).bind(7, r.created_at);
+  if (r.detached_subject.empty()) s.bind_null(8);
+  else s.bind(8, r.detached_subject);
   if (auto st = s.run(); !st) return std::unexpected(st.error());
   return sqlite3_last_insert_rowid(tx.handle());
 }

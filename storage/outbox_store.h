@@ -26,6 +26,9 @@ struct OutboxRecord {
   std::string external_id;
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
+  // Set (and customer_id empty) for a message to a customer erased since: the subject whose
+  // throw-away key seals the body.
+  std::string detached_subject;
 };
 
 struct OutboxCounts {

@@ -26,6 +26,8 @@ constexpr TableSql kTables[] = {
     {{"early_statuses", false, false, false}, "", ""},
     {{"chat_transcript", true, false, true}, "customer_id = ?1", "id"},
     {{"consent_records", true, false, true}, "customer_id = ?1", "id"},
+    {{"privacy_requests", true, false, true}, "customer_id = ?1", "received_at, id"},
+    {{"processing_restrictions", true, false, true}, "customer_id = ?1", "customer_id"},
 };
 
 // The row string each sealed column was sealed for (privacy::FieldPlace::row), as the code that
@@ -42,6 +44,7 @@ constexpr SealedRow kSealedRows[] = {
     {"outbox", "body_sealed", "'customer:' || customer_id"},
     {"chat_messages", "body_sealed", "'customer:' || customer_id"},
     {"chat_transcript", "body_sealed", "CAST(customer_id AS TEXT)"},
+    {"privacy_requests", "changes_sealed", "id"},
 };
 
 Result<const TableSql*> linked(std::string_view name) {

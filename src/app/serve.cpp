@@ -22,6 +22,7 @@
 #include "src/http/webchat_session.h"
 #include "src/retention/engine.h"
 #include "src/retention/sweeper.h"
+#include "src/rights/requests.h"
 #include "storage/maintenance_store.h"
 #include "storage/subject_key_store.h"
 #include "src/common/log.h"
@@ -144,10 +145,49 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   chat::Marketing marketing(db, customers, engine, deliver, [&outbox] { outbox.notify(); });
   http::WebchatSessions webchat(dd->keys->webchat_sessions());
 
+  // Data-subject requests: codes and confirmations reach the customer's chat the way status
+  // notices do; receipts are signed with the audit key.
+  rights::RequestSettings request_settings;
+  request_settings.export_context.shop_name = cfg.shop.name;
+  request_settings.export_context.shop_contact = cfg.shop.contact;
+  request_settings.languages = messages->languages();
+  request_settings.notice_version = chat_settings.notice_version;
+  request_settings.after_commit = [&outbox] { outbox.notify(); };
+  rights::RequestService requests(
+      db, customers, engine.consent(), privacy_setup->inventory, blind_index, audit_log, dd->keys->api_tokens(),
+      dd->keys->audit_signing_seed(),
+      [&](storage::Tx& tx, const commerce::Customer& c, const std::string& key,
+          const std::vector<std::pair<std::string, std::string>>& values) -> Status {
+        chat::Reply r;
+        r.text = messages->get(c.language).text(key, values);
+        return deliver(tx, c, r);
+      },
+      request_settings, clock);
+  // Requests from inside the chat: the chat proves who is writing.
+  engine.set_rights_handler([&](storage::Tx& tx, const commerce::Customer& c, const std::string& type) -> Result<chat::RightsOutcome> {
+    rights::RequestType t = rights::RequestType::access;
+    if (!rights::parse_request_type(type, t)) return fail(Errc::internal, "unknown request type from the chat");
+    auto done = requests.execute_in_chat(tx, c, t);
+    if (!done) return std::unexpected(done.error());
+    chat::RightsOutcome out;
+    out.code = done->code;
+    if (!done->export_token.empty()) out.export_path = "/privacy/v1/exports/" + done->export_token;
+    out.export_minutes = static_cast<int>(request_settings.export_validity.count() / 60);
+    return out;
+  });
+  requests.set_notify_erased([&](storage::Tx& tx, privacy::Channel channel, const std::string& address,
+                                 const std::string& language, const std::string& key,
+                                 const std::vector<std::pair<std::string, std::string>>& values) -> Status {
+    chat::Reply r;
+    r.text = messages->get(language).text(key, values);
+    return outbox.enqueue_detached(tx, channel, address, language, {r});
+  });
+
   http::Services services;
   services.audit = &audit_log;
   services.audit_log = &audit_log;
   services.auth_failures = &auth_failures;
+  services.requests = &requests;
   services.tokens = &tokens;
   services.clock = &clock;
   services.ready = [&db] { return db.ping(); };

@@ -112,6 +112,9 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
         }
         return std::unexpected(handled.error());
       }
+      if (handled->erased) {  // the customer erased their data in this message: confirm without them
+        return outbox_.enqueue_detached(tx, in.channel, in.address, handled->customer.language, handled->replies);
+      }
       if (auto s = store_.set_last_inbound(tx, handled->customer.id, m.timestamp > 0 ? m.timestamp : now); !s) return s;
       return outbox_.enqueue(tx, handled->customer, handled->replies);
     });
@@ -179,6 +182,9 @@ Result<WebhookResult> ChannelHub::telegram_update(std::string_view body) {
       unsupported.profile_name = in.profile_name;
       handled = engine_.handle(tx, unsupported);
       if (!handled) return std::unexpected(handled.error());
+    }
+    if (handled->erased) {  // the customer erased their data in this message: confirm without them
+      return outbox_.enqueue_detached(tx, in.channel, in.address, handled->customer.language, handled->replies);
     }
     if (!u->callback_id.empty()) {
       if (auto s = outbox_.enqueue_callback_answer(tx, handled->customer, u->callback_id); !s) return s;

@@ -122,6 +122,36 @@ Status Outbox::enqueue(storage::Tx& tx, const commerce::Customer& customer, cons
   return ok();
 }
 
+Status Outbox::enqueue_detached(storage::Tx& tx, privacy::Channel channel, const std::string& address,
+                                const std::string& language, const std::vector<chat::Reply>& replies) {
+  if (channel == privacy::Channel::webchat) return fail(Errc::internal, "web chat has no outbox");
+  auto subject = customers_.vault().create_subject(tx);
+  if (!subject) return std::unexpected(subject.error());
+  for (const auto& reply : replies) {
+    std::vector<std::string> bodies;
+    if (channel == privacy::Channel::whatsapp) {
+      whatsapp::RenderOptions ro;
+      ro.list_button = messages_.get(language).text("menu.choose");
+      bodies = whatsapp::render(reply, address, ro);
+    } else {
+      bodies = telegram::render(reply, address);
+    }
+    for (const auto& b : bodies) {
+      auto sealed = customers_.vault().seal(tx, *subject, {"outbox", "body", detached_row(*subject)}, b);
+      if (!sealed) return std::unexpected(sealed.error());
+      storage::OutboxRecord r;
+      r.channel = std::string(privacy::to_string(channel));
+      r.kind = "message";
+      r.body_sealed = std::move(*sealed);
+      r.detached_subject = *subject;
+      r.created_at = r.next_attempt_at = unix_seconds(clock_.now());
+      auto id = store_.enqueue(tx, r);
+      if (!id) return std::unexpected(id.error());
+    }
+  }
+  return ok();
+}
+
 Status Outbox::enqueue_callback_answer(storage::Tx& tx, const commerce::Customer& customer, const std::string& callback_id) {
   return put(tx, customer, "callback_answer", telegram::render_callback_answer(callback_id));
 }
@@ -210,6 +240,35 @@ Result<int> OutboxWorker::run_once() {
     for (auto& r : *due) {
       Attempt a;
       a.record = std::move(r);
+      if (!a.record.customer_id && !a.record.detached_subject.empty()) {
+        // A last message to a customer erased since (Outbox::enqueue_detached).
+        const std::string& subject = a.record.detached_subject;
+        auto body = customers_.vault().open(tx, subject, {"outbox", "body", Outbox::detached_row(subject)}, a.record.body_sealed);
+        if (!body) {
+          a.kind = Attempt::Kind::permanent;
+          a.error = "body does not open";
+        } else if (a.record.channel == "whatsapp" && whatsapp_.enabled) {
+          a.body = std::move(*body);
+          a.base_url = whatsapp_.graph_base_url;
+          a.path = "/" + whatsapp_.phone_number_id + "/messages";
+          a.bearer = std::string(whatsapp_.access_token.view());
+        } else if (a.record.channel == "telegram" && telegram_.enabled) {
+          json env = json::parse(*body, nullptr, false);
+          if (!env.is_object() || !env.contains("method") || !env["method"].is_string() || !env.contains("payload")) {
+            a.kind = Attempt::Kind::permanent;
+            a.error = "malformed outbox entry";
+          } else {
+            a.base_url = telegram_.api_base_url;
+            a.path = "/bot" + std::string(telegram_.bot_token.view()) + "/" + env["method"].get<std::string>();
+            a.body = env["payload"].dump();
+          }
+        } else {
+          a.kind = Attempt::Kind::permanent;
+          a.error = "channel is not configured";
+        }
+        attempts.push_back(std::move(a));
+        continue;
+      }
       auto customer = a.record.customer_id ? customers_.by_id(tx, *a.record.customer_id)
                                            : Result<std::optional<commerce::Customer>>(std::nullopt);
       if (!customer) return std::unexpected(customer.error());
@@ -327,6 +386,11 @@ Result<int> OutboxWorker::run_once() {
         s = store_.mark_failed(tx, a.record.id, a.kind == Attempt::Kind::retry ? "gave up: " + a.error : a.error, at);
       }
       if (!s) return s;
+      // The last message to an erased customer is done with: its throw-away key goes too.
+      if (!a.record.detached_subject.empty() && retry_at[i] == 0) {
+        auto shredded = customers_.vault().shred(tx, a.record.detached_subject);
+        if (!shredded) return std::unexpected(shredded.error());
+      }
     }
     return ok();
   });

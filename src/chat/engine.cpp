@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/common/text.h"
+#include "storage/request_store.h"
 
 namespace comptoir::chat {
 
@@ -159,6 +160,7 @@ class Turn {
   const State& state() const { return state_; }
   const commerce::Customer& customer() const { return customer_; }
   bool state_changed() const { return state_changed_; }
+  bool erased() const { return erased_; }
 
  private:
   const MessageCatalog& cat() const { return *cat_; }
@@ -220,6 +222,9 @@ class Turn {
   // otherwise leaves the conversation where it was (a checkout in progress goes on).
   Status unsubscribe();
   Status unknown();
+  // Requests about one's data ("rights:<type>"); erasure asks for a confirmation first.
+  Status rights_request(const std::string& type);
+  Status rights_erasure_confirm();
   Status command(const std::string& id, const std::string& rest, const std::string& raw_rest);
   Status screen_input(const std::string& raw);
 
@@ -231,6 +236,7 @@ class Turn {
   std::vector<Reply> replies_;
   std::string intro_;
   bool state_changed_ = false;
+  bool erased_ = false;
 };
 
 Status Turn::main_menu(const std::string& prompt_key) {
@@ -560,7 +566,10 @@ Status Turn::place() {
   // an answer there is no consent. Not asked of customers who already agreed.
   auto m = e_.consent_.marketing(tx_, customer_.id);
   if (!m) return std::unexpected(m.error());
-  if (!m->live()) {
+  // A customer who restricted the processing of their data (Art. 18) is not asked either.
+  auto restricted = storage::RequestStore(e_.db_).restricted(tx_, customer_.id);
+  if (!restricted) return std::unexpected(restricted.error());
+  if (!m->live() && !*restricted) {
     show("marketing_offer", t("marketing.offer", {{"shop", e_.settings_.shop_name}}),
          {opt(std::string(kMarketingYes), t("marketing.yes")), opt(std::string(kMarketingNo), t("marketing.no"))}, "menu");
   }
@@ -686,9 +695,48 @@ Status Turn::privacy_screen() {
     body += "\n\n" + t("privacy.marketing_off", {{"shop", e_.settings_.shop_name}});
     o.push_back(opt(std::string(kMarketingYes), t("marketing.start")));
   }
+  if (e_.rights_) {
+    body += "\n\n" + t("rights.menu.intro");
+    o.push_back(opt("rights:access", t("rights.menu.access")));
+    o.push_back(opt("rights:erasure", t("rights.menu.erasure")));
+    o.push_back(opt("rights:restriction", t("rights.menu.restriction")));
+  }
   o.push_back(opt("menu", t("menu.main")));
   show("privacy", body, std::move(o), "menu");
   return ok();
+}
+
+Status Turn::rights_erasure_confirm() {
+  show("erase_confirm", t("rights.erase_confirm", {{"url", e_.privacy_url(lang())}}),
+       {opt("rights:erasure_yes", t("rights.erase_yes")), opt("menu", t("menu.main"))}, "privacy");
+  return ok();
+}
+
+Status Turn::rights_request(const std::string& type) {
+  if (!e_.rights_) return unknown();
+  // Erasure asks first, and only its confirmation screen's "yes" erases: an old button or a
+  // number typed elsewhere never does.
+  if (type == "erasure" || (type == "erasure_yes" && state_.screen != "erase_confirm")) return rights_erasure_confirm();
+  const std::string kind = type == "erasure_yes" ? "erasure" : type;
+  if (kind != "access" && kind != "restriction" && kind != "objection" && kind != "erasure") return unknown();
+  auto out = e_.rights_(tx_, customer_, kind);
+  if (!out) return std::unexpected(out.error());
+  if (kind == "erasure") {
+    // Nothing may be stored for this customer any more; the reply is the confirmation.
+    erased_ = true;
+    Reply r;
+    r.text = t("rights.erased_chat");
+    replies_.push_back(std::move(r));
+    return ok();
+  }
+  if (kind == "access") {
+    std::string base = e_.settings_.public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    note(t("rights.access_ready", {{"url", base + out->export_path}, {"minutes", std::to_string(out->export_minutes)}}));
+  } else {
+    note(t(kind == "restriction" ? "rights.restricted" : "rights.objected"));
+  }
+  return main_menu();
 }
 
 Status Turn::marketing_choice(bool yes) {
@@ -784,6 +832,9 @@ Status Turn::on_option(const std::string& id) {
   if (head == "ocancel" && parts.size() == 2) return confirm_cancel(parts[1]);
   if (head == "ocancel_yes" && parts.size() == 2) return cancel_order(parts[1]);
   if (head == "privacy") return privacy_screen();
+  if (head == "rights" && parts.size() == 2) {
+    return rights_request(parts[1]);
+  }
   if (id == kMarketingYes) return marketing_choice(true);
   if (id == kMarketingNo) return marketing_choice(false);
   if (head == "help") {
@@ -882,6 +933,8 @@ Status Turn::command(const std::string& id, const std::string& rest, const std::
   if (id == "help") return on_option("help");
   if (id == "privacy") return on_option("privacy");
   if (id == "unsubscribe") return unsubscribe();
+  if (id == "my_data" && e_.rights_) return rights_request("access");
+  if (id == "erase_data" && e_.rights_) return rights_erasure_confirm();
   if (id == "back") return state_.back.empty() ? main_menu() : on_option(state_.back);
   if (id == "cancel") {
     state_.name.clear();
@@ -1113,6 +1166,10 @@ Result<Engine::Handled> Engine::handle(Tx& tx, const Inbound& in) {
     if (!handled) return handled;
     out.replies = turn.take_replies();
     out.customer = turn.customer();
+    if (turn.erased()) {
+      out.erased = true;  // nothing of this customer may be written any more
+      return ok();
+    }
     if (settings_.keep_profile_name && !in.profile_name.empty()) {
       if (auto s = customers_.set_profile_name(tx, *customer, in.profile_name); !s) return s;
     }

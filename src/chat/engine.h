@@ -68,6 +68,16 @@ struct EngineSettings {
   std::function<std::string(const std::string& language)> notice_version;
 };
 
+// A data-subject request made in the chat (the chat itself proves who is writing), carried out
+// by the rights service the app wires in (rights::RequestService::execute_in_chat).
+struct RightsOutcome {
+  std::string code;         // exported | erased | nothing_held | restricted | objected
+  std::string export_path;  // access: "/privacy/v1/exports/…" (one-time)
+  int export_minutes = 0;
+};
+using RightsHandler =
+    std::function<Result<RightsOutcome>(storage::Tx&, const commerce::Customer&, const std::string& type)>;
+
 // Limits on what a customer may send: 4096 characters (at most 4 bytes each in UTF-8).
 inline constexpr std::size_t kMaxTextChars = 4096;
 inline constexpr std::size_t kMaxTextBytes = 4 * kMaxTextChars;
@@ -86,6 +96,9 @@ class Engine {
   struct Handled {
     commerce::Customer customer;
     std::vector<Reply> replies;
+    // The customer asked for and got the erasure of their data in this message: they and their
+    // key are gone, so the replies must reach them without them (Outbox::enqueue_detached).
+    bool erased = false;
   };
   // The same inside the caller's transaction, so a channel can record the inbound message and
   // queue the replies in the same commit.
@@ -104,6 +117,9 @@ class Engine {
   const Messages& messages() const { return messages_; }
   const EngineSettings& settings() const { return settings_; }
   std::string privacy_url(const std::string& language) const;
+  // Before serving starts only (not thread-safe): requests about one's data from the chat
+  // ("my data", "delete my data", the privacy menu). Without it the chat offers none.
+  void set_rights_handler(RightsHandler handler) { rights_ = std::move(handler); }
   // Before serving starts only (not thread-safe): the base URL once the port is known.
   void set_public_url(std::string url) { settings_.public_url = std::move(url); }
 
@@ -116,6 +132,7 @@ class Engine {
   EngineSettings settings_;
   const Clock& clock_;
   commerce::ConsentLedger consent_;
+  RightsHandler rights_;
 };
 
 // Validates the shape of inbound input (used by channels before calling handle()).

@@ -126,13 +126,30 @@ const std::vector<std::string_view>& required_text_keys() {
       "marketing.stop",
       "marketing.footer",
       "privacy.marketing_on",
-      "privacy.marketing_off"};
+      "privacy.marketing_off",
+      // Data-subject requests (src/rights/requests.h).
+      "rights.code",
+      "rights.rectified",
+      "rights.restricted",
+      "rights.restriction_lifted",
+      "rights.objected",
+      "rights.extended",
+      "rights.erased",
+      "rights.menu.intro",
+      "rights.menu.access",
+      "rights.menu.erasure",
+      "rights.menu.restriction",
+      "rights.access_ready",
+      "rights.erase_confirm",
+      "rights.erase_yes",
+      "rights.erased_chat"};
   return keys;
 }
 
 const std::vector<std::string_view>& command_ids() {
   static const std::vector<std::string_view> ids = {"menu",    "cart",     "checkout", "add",    "remove", "orders",     "help",
-                                                     "search",  "privacy",  "language", "back",   "cancel", "unsubscribe"};
+                                                     "search",  "privacy",  "language", "back",   "cancel", "unsubscribe",
+                                                     "my_data", "erase_data"};
   return ids;
 }
 
@@ -231,6 +248,13 @@ const std::vector<std::string>& MessageCatalog::command_words(const std::string&
 
 std::string MessageCatalog::text(const std::string& key,
                                  std::initializer_list<std::pair<std::string_view, std::string>> values) const {
+  std::vector<std::pair<std::string, std::string>> v;
+  v.reserve(values.size());
+  for (const auto& [k, x] : values) v.emplace_back(std::string(k), x);
+  return text(key, v);
+}
+
+std::string MessageCatalog::text(const std::string& key, const std::vector<std::pair<std::string, std::string>>& values) const {
   auto it = texts_.find(key);
   if (it == texts_.end()) return key;
   const std::string& tpl = it->second;

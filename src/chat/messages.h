@@ -34,6 +34,7 @@ class MessageCatalog {
   // (cannot happen after Messages::load has checked completeness).
   std::string text(const std::string& key,
                    std::initializer_list<std::pair<std::string_view, std::string>> values = {}) const;
+  std::string text(const std::string& key, const std::vector<std::pair<std::string, std::string>>& values) const;
   // 1234 minor units → "12.34 €" / "12,34 €" per the catalog's format.
   std::string money(std::int64_t minor, const std::string& currency) const;
   // 550 basis points → "5.5 %" / "5,5 %".

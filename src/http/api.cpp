@@ -216,6 +216,7 @@ void install_routes(httplib::Server& server, Context& ctx) {
   install_consent_routes(server, ctx);
   install_audit_routes(server, ctx);
   install_ropa_routes(server, ctx);
+  install_privacy_request_routes(server, ctx);
 
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, {{"status", "ok"}});

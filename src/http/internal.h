@@ -51,6 +51,7 @@ bool audited(Context& ctx, httplib::Response& res, const audit::Event& event);
 // The actor of a request made with `who`'s token.
 audit::Actor actor_of(const access::Principal& who);
 void install_ropa_routes(httplib::Server& server, Context& ctx);
+void install_privacy_request_routes(httplib::Server& server, Context& ctx);
 
 // Authenticates the bearer token and checks the role. On failure writes the 401/403/429 response
 // and returns nullopt.

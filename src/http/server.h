@@ -53,6 +53,9 @@ class Marketing;
 namespace comptoir::commerce {
 class ConsentLedger;
 }
+namespace comptoir::rights {
+class RequestService;
+}
 namespace comptoir::http {
 
 struct Services {
@@ -84,6 +87,8 @@ struct Services {
   const privacy::Inventory* inventory = nullptr;
   std::string shop_name;
   std::string shop_contact;
+  // Data-subject requests (/privacy/v1/requests, /api/v1/privacy/requests); absent: no such routes.
+  rights::RequestService* requests = nullptr;
 };
 
 class Server {

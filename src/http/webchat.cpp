@@ -87,7 +87,10 @@ void install_privacy_notice(httplib::Server& server, Context& ctx) {
     res.set_header("ETag", etag);
     res.set_header("Content-Language", lang);
     res.set_header("Vary", "Accept-Language");
-    res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'");
+    // The request forms (static/privacy.js) talk to this origin only.
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; "
+                   "form-action 'none'; frame-ancestors 'none'");
     if (req.get_header_value("If-None-Match") == etag) {
       res.status = 304;
       return;
@@ -98,6 +101,7 @@ void install_privacy_notice(httplib::Server& server, Context& ctx) {
 
 void install_webchat_routes(httplib::Server& server, Context& ctx) {
   install_privacy_notice(server, ctx);
+  serve_asset(server, "/static/privacy.js", "static/privacy.js", "text/javascript; charset=utf-8");
   if (ctx.services.engine == nullptr || ctx.services.webchat == nullptr) return;
 
   serve_asset(server, "/", "static/chat.html", "text/html; charset=utf-8");

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the browser tests: installs the pinned playwright-core from package-lock.json into
 # tests/browser/node_modules when it is missing or another version, then runs `node --test`.
-# ctest calls this as browser.checkout with COMPTOIR_BINARY set (see tests/CMakeLists.txt).
+# ctest calls this as browser.checkout and browser.privacy (with the test file as argument) with
+# COMPTOIR_BINARY set (see tests/CMakeLists.txt).
 set -eu
 cd "$(dirname "$0")"
 
@@ -32,4 +33,6 @@ if ! installed_ok; then
   fi
 fi
 
-exec node --test checkout.test.mjs
+# The test files to run: the arguments, or the checkout test.
+if [ "$#" -eq 0 ]; then set -- checkout.test.mjs; fi
+exec node --test "$@"
