@@ -1,8 +1,9 @@
 // The tamper-evident audit log: the Recorder behind every audit event in `serve` and the CLI.
 // Events are appended to audit_events inside the caller's transaction, each hash-chained to the
 // one before it; a checkpoint (seq, head hash, time) signed with the audit key is added every N
-// events (in the transaction of the N-th), every T seconds when events were added
-// (checkpoint_if_due(), called by serve's housekeeping) and at shutdown (checkpoint()).
+// events (in the transaction of the N-th), T seconds after the first event this process appended
+// that no checkpoint covers yet (checkpoint_if_due(), called by serve's housekeeping; it touches
+// the database only then), and at shutdown and export (checkpoint()).
 //
 // The chain head is not cached: each append reads the last event inside its own transaction.
 // A Database::write callback may run twice and a failed write of a group-commit batch is rolled
@@ -12,6 +13,7 @@
 // Thread-safe (the Database serializes).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -46,8 +48,9 @@ class AuditLog final : public Recorder {
   // Signs a checkpoint at the current head unless the head is already covered (or the log is
   // empty): returns the head's checkpoint either way, nullopt for an empty log.
   Result<std::optional<Checkpoint>> checkpoint();
-  // checkpoint() when events were added since the last checkpoint and that checkpoint is at
-  // least checkpoint_every_seconds old (by the injected clock). True when one was made.
+  // checkpoint() when the first event appended since the last checkpoint (by this process, or
+  // found unsigned when the log was constructed) is at least checkpoint_every_seconds old (by the
+  // injected clock). Reads nothing from the database otherwise. True when one was made.
   Result<bool> checkpoint_if_due();
 
   // Whether an event with this action and resource was recorded (deduplication of events that
@@ -68,10 +71,16 @@ class AuditLog final : public Recorder {
  private:
   Result<Checkpoint> checkpoint_in(storage::Tx& tx, std::int64_t seq, const Hash& head);
 
+  void mark_unsigned();
+
   storage::AuditStore store_;
   const Signer& signer_;
   const Clock& clock_;
   LogSettings settings_;
+  // When the oldest event not yet covered by a checkpoint was appended (clock ticks; 0: none
+  // known). A hint for checkpoint_if_due(): an append or checkpoint that rolls back leaves it
+  // early or late by at most one period, and checkpoint() checks the database itself.
+  std::atomic<TimePoint::rep> unsigned_since_{0};
 };
 
 // Conversions between the stored rows and the format's values (Errc::corrupt for a row of the

@@ -116,8 +116,8 @@ struct ChannelsConfig {
   OutboxConfig outbox;
 };
 
-// The audit log (docs/audit-log.md): a signed checkpoint every N events and every T seconds
-// (when events were added since the last one), and at shutdown.
+// The audit log (docs/audit-log.md): a signed checkpoint every N events, T seconds after the first
+// event not yet covered, and at shutdown.
 struct AuditConfig {
   int checkpoint_every_events = 1000;
   int checkpoint_every_seconds = 300;

@@ -8,6 +8,8 @@
 // the server's output for the personal data and secrets it used.
 #include <sodium.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,13 @@
 
 namespace comptoir::testing::e2e {
 namespace {
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
 
 using nlohmann::json;
 
@@ -323,6 +332,22 @@ TEST(Consent, MarketingMessagesReachOnlyCustomersWithLiveConsent) {
   EXPECT_TRUE(emil.news().empty());
   EXPECT_EQ(get(s, owner, "/api/v1/customers/" + std::to_string(anna_id) + "/consents")["marketing"]["state"], "withdrawn");
   shop.stop();
+
+  // Each send is in the audit log with how many customers it reached, and who sent it.
+  const fs::path exported = s.dir() / "audit.jsonl";
+  auto r = s.cli({"audit", "export", "-c", s.config().string(), "--out", exported.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json> sends;
+  std::istringstream lines(read_file(exported));
+  for (std::string line; std::getline(lines, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("action", "") == "marketing.queued") sends.push_back(j);
+  }
+  ASSERT_EQ(sends.size(), 2u);
+  EXPECT_EQ(sends[0]["counts"]["customers"], 2);
+  EXPECT_EQ(sends[0]["actor"]["role"], "operator");
+  EXPECT_EQ(sends[1]["counts"]["customers"], 1);
+  EXPECT_EQ(sends[1]["actor"]["role"], "owner");
 }
 
 }  // namespace

@@ -150,12 +150,17 @@ TEST_F(AuditLogTest, CheckpointsOnDemandAndWhenDue) {
   auto none = log.checkpoint();
   ASSERT_TRUE(none.has_value());
   EXPECT_FALSE(none->has_value());  // an empty log has nothing to sign
+  EXPECT_FALSE(*log.checkpoint_if_due());  // nothing to sign
   ASSERT_TRUE(log.record(event("one")).has_value());
   auto due = log.checkpoint_if_due();
   ASSERT_TRUE(due.has_value());
-  EXPECT_TRUE(*due);  // never signed yet
+  EXPECT_FALSE(*due);  // the event is not a period old yet
+  clock.advance(std::chrono::seconds(60));
+  EXPECT_TRUE(*log.checkpoint_if_due());
+  // A period after the first unsigned event, not after the last one.
   ASSERT_TRUE(log.record(event("two")).has_value());
   clock.advance(std::chrono::seconds(59));
+  ASSERT_TRUE(log.record(event("three")).has_value());
   EXPECT_FALSE(*log.checkpoint_if_due());
   clock.advance(std::chrono::seconds(1));
   EXPECT_TRUE(*log.checkpoint_if_due());
@@ -163,12 +168,19 @@ TEST_F(AuditLogTest, CheckpointsOnDemandAndWhenDue) {
   EXPECT_FALSE(*log.checkpoint_if_due());  // nothing new to sign
   auto again = log.checkpoint();
   ASSERT_TRUE(again.has_value() && again->has_value());
-  EXPECT_EQ((*again)->seq, 2);
+  EXPECT_EQ((*again)->seq, 3);
   auto cps = log.checkpoints_after(0, 10);
   ASSERT_TRUE(cps.has_value());
   EXPECT_EQ(cps->size(), 2u);  // checkpoint() at a covered head returns the existing one
   EXPECT_TRUE(checkpoint_signature_valid(signer.public_key(), (*cps)[1]));
-  EXPECT_EQ(verified(log, true).last_checkpoint->seq, 2);
+  EXPECT_EQ(verified(log, true).last_checkpoint->seq, 3);
+  // An unsigned tail left by an earlier run (a crash) is signed a period after the log is opened.
+  ASSERT_TRUE(log.record(event("four")).has_value());
+  AuditLog reopened(*db, signer, clock, {1000, 60});
+  EXPECT_FALSE(*reopened.checkpoint_if_due());
+  clock.advance(std::chrono::seconds(60));
+  EXPECT_TRUE(*reopened.checkpoint_if_due());
+  EXPECT_EQ(verified(reopened, true).last_checkpoint->seq, 4);
 }
 
 TEST_F(AuditLogTest, TheTablesRefuseChangesAndInvalidEventsAreRefused) {
