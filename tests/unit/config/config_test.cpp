@@ -644,13 +644,16 @@ TEST(ConfigSecrecy, PermissionRefusalDoesNotEchoTheSecret) {
 }  // namespace
 }  // namespace comptoir::config
 
+namespace comptoir::config {
+namespace {
+
 // --- retention ---------------------------------------------------------------------------------
 
 TEST(ConfigRetention, DefaultsRangesAndUnknownKeys) {
   const auto d = parse_text(with(""));
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->retention.sweep_interval_seconds, 3600);
-  EXPECT_EQ(d->retention.batch_size, 500);
+  EXPECT_EQ(d->retention.batch_size, 100);
   const auto r = parse_text(with(R"("retention": {"sweep_interval_seconds": 60, "batch_size": 2000})"));
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(r->retention.sweep_interval_seconds, 60);
@@ -663,3 +666,6 @@ TEST(ConfigRetention, DefaultsRangesAndUnknownKeys) {
             "retention.batch_size: must be an integer between 1 and 100000");
   EXPECT_NE(error_of(parse_text(with(R"("retention": {"sweep": 5})"))).find("retention.sweep"), std::string::npos);
 }
+
+}  // namespace
+}  // namespace comptoir::config
