@@ -53,12 +53,13 @@ struct Options {
   int batch = 500;
   std::string tmpdir = "/var/tmp";
   bool keep = false;
+  int baseline = 0;  // seconds of the same load with nothing to sweep (no seeding)
 };
 
 void usage() {
   std::fprintf(stderr,
                "usage: retention_bench --binary PATH/comptoir [--records N] [--clients N] [--batch N] [--tmpdir DIR] "
-               "[--keep]\n");
+               "[--keep] [--baseline SECONDS]\n");
 }
 
 std::string read_file(const fs::path& p) {
@@ -199,6 +200,7 @@ int main(int argc, char** argv) {
     else if (a == "--batch") o.batch = std::atoi(next().c_str());
     else if (a == "--tmpdir") o.tmpdir = next();
     else if (a == "--keep") o.keep = true;
+    else if (a == "--baseline") o.baseline = std::atoi(next().c_str());
     else {
       usage();
       return 2;
@@ -233,7 +235,7 @@ int main(int argc, char** argv) {
   if (!cfg) return 2;
   const std::int64_t now = comptoir::unix_seconds(comptoir::system_clock().now());
   const auto seed_start = Steady::now();
-  {
+  if (o.baseline == 0) {
     auto dd = comptoir::app::open_data_dir(*cfg, {});
     if (!dd) {
       std::fprintf(stderr, "open: %s\n", dd.error().message.c_str());
@@ -243,7 +245,7 @@ int main(int argc, char** argv) {
     dd->db->close();
   }
   const double seed_s = std::chrono::duration<double>(Steady::now() - seed_start).count();
-  std::printf("seeded %ld expired records in one transaction in %.1f s (%.0f records/s); database %.0f MB\n", o.records,
+  if (o.baseline == 0) std::printf("seeded %ld expired records in one transaction in %.1f s (%.0f records/s); database %.0f MB\n", o.records,
               seed_s, static_cast<double>(o.records) / seed_s,
               static_cast<double>(fs::file_size(dir / "data" / "comptoir.db")) / 1e6);
 
@@ -296,7 +298,9 @@ int main(int argc, char** argv) {
     });
   }
   json swept;
-  while (!(swept = log_event(log, "retention.swept")).is_object()) {
+  if (o.baseline > 0) {
+    std::this_thread::sleep_for(std::chrono::seconds(o.baseline));
+  } else while (!(swept = log_event(log, "retention.swept")).is_object()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::chrono::duration<double>(Steady::now() - load_start).count() > 3600) break;
   }
@@ -306,19 +310,32 @@ int main(int argc, char** argv) {
   kill(server, SIGTERM);
   const int server_exit = wait_exit(server);
 
+  if (o.baseline > 0) {
+    std::vector<double> v = latencies_ms;
+    std::sort(v.begin(), v.end());
+    const double p50 = percentile(v, 50), p90 = percentile(v, 90), p99 = percentile(v, 99), p999 = percentile(v, 99.9);
+    std::printf("baseline, nothing to sweep: %zu messages from %d sessions in %.1f s (%.0f/s), %ld errors\n",
+                latencies_ms.size(), o.clients, load_s, static_cast<double>(latencies_ms.size()) / load_s, errors.load());
+    std::printf("latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", p50, p90, p99, p999,
+                v.empty() ? 0.0 : v.back());
+    if (!o.keep) fs::remove_all(dir);
+    return errors.load() == 0 && server_exit == 0 ? 0 : 1;
+  }
   if (!swept.is_object()) {
     std::fprintf(stderr, "no retention.swept line within an hour\n");
     return 1;
   }
   const long removed = swept.value("erased", 0L) + swept.value("released", 0L);
   std::printf("sweep: %ld records removed (%ld erased, %ld released) in %.1f s, %ld transactions of <= %d records\n",
-              removed, swept.value("erased", 0L), swept.value("released", 0L), swept.value("ms", 0L) / 1000.0,
+              removed, swept.value("erased", 0L), swept.value("released", 0L), static_cast<double>(swept.value("ms", 0L)) / 1000.0,
               swept.value("transactions", 0L), o.batch);
   std::printf("web chat during the sweep: %zu messages from %d sessions in %.1f s (%.0f/s), %ld errors\n",
               latencies_ms.size(), o.clients, load_s, static_cast<double>(latencies_ms.size()) / load_s, errors.load());
   std::vector<double> v = latencies_ms;
-  std::printf("latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", percentile(v, 50), percentile(v, 90),
-              percentile(v, 99), percentile(v, 99.9), v.empty() ? 0.0 : v.back());
+  std::sort(v.begin(), v.end());
+  const double p50 = percentile(v, 50), p90 = percentile(v, 90), p99 = percentile(v, 99), p999 = percentile(v, 99.9);
+  std::printf("latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", p50, p90, p99, p999,
+              v.empty() ? 0.0 : v.back());
   std::printf("server exit code %d; data in %s%s\n", server_exit, dir.c_str(), o.keep ? " (kept)" : " (removed)");
   if (!o.keep) fs::remove_all(dir);
   return removed == o.records && errors.load() == 0 && server_exit == 0 ? 0 : 1;

@@ -258,6 +258,11 @@ Result<Batch> delete_rows(Tx& tx, const RowSelection& selection, int limit, std:
     b.more = static_cast<int>(keys->inbound.size()) == limit;
     return b;
   }
+  if (keys->ids.empty()) {  // nothing to do: write nothing (not even an empty table's root page)
+    b.counts[name] = 0;
+    b.cursor = after;
+    return b;
+  }
   for (const auto& c : kChildren) {
     if (c.parent != name) continue;
     std::int64_t n = 0;

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "privacy/inventory.h"
+#include "privacy/keys.h"
 #include "src/audit/recorder.h"
 #include "src/common/error.h"
 #include "src/config/config.h"

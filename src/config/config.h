@@ -106,7 +106,7 @@ struct PrivacyConfig {
 // batch_size records so that serving goes on meanwhile.
 struct RetentionConfig {
   int sweep_interval_seconds = 3600;
-  int batch_size = 500;
+  int batch_size = 100;
 };
 
 // A channel that is not configured is off.

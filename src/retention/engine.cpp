@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "privacy/registry.h"
 #include "src/rights/erasure.h"
@@ -99,6 +100,7 @@ Engine::Engine(storage::Database& db, const privacy::Inventory& inventory, priva
                Settings settings)
     : db_(db), inventory_(inventory), vault_(vault), audit_(audit), settings_(settings) {
   settings_.batch_size = std::max(1, settings_.batch_size);
+  settings_.pause_ratio = std::clamp(settings_.pause_ratio, 0.0, 100.0);
 }
 
 Result<Report> Engine::run(TimePoint now_tp, bool dry_run, const std::function<bool()>& stop) {
@@ -180,6 +182,16 @@ Result<Report> Engine::run(TimePoint now_tp, bool dry_run, const std::function<b
       if (as == As::cleared) k.cleared += n;
     }
   };
+  // Leaves the database to the others for a while after each transaction of a real run.
+  auto timed_write = [&](const std::function<Status(storage::Tx&)>& fn) -> Status {
+    const auto started = std::chrono::steady_clock::now();
+    Status st = db_.write(fn);
+    if (settings_.pause_ratio > 0) {
+      const auto took = std::chrono::steady_clock::now() - started;
+      std::this_thread::sleep_for(std::chrono::duration_cast<std::chrono::microseconds>(took * settings_.pause_ratio));
+    }
+    return st;
+  };
   auto stopped = [&] {
     if (stop && stop()) report.interrupted = true;
     return report.interrupted;
@@ -208,7 +220,7 @@ Result<Report> Engine::run(TimePoint now_tp, bool dry_run, const std::function<b
       if (stopped()) return ok();
       Tally t;
       storage::Batch b;
-      auto st = db_.write([&](storage::Tx& tx) -> Status {
+      auto st = timed_write([&](storage::Tx& tx) -> Status {
         t.clear();
         auto r = clear_columns.empty() ? storage::delete_rows(tx, sel, batch, cursor)
                                        : storage::clear_columns(tx, sel, clear_columns, batch, cursor);
@@ -367,7 +379,7 @@ Result<Report> Engine::run(TimePoint now_tp, bool dry_run, const std::function<b
         return dry_run ? storage::simulate(tx, [&] { return body(tx); }) : body(tx);
       };
       // A dry run never commits: its changes are rolled back, so the database file is not written.
-      auto st = dry_run ? db_.read(attempt) : db_.write(attempt);
+      auto st = dry_run ? db_.read(attempt) : timed_write(attempt);
       if (!st) return std::unexpected(st.error());
       if (done.empty()) break;
       ++report.transactions;

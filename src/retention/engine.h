@@ -32,7 +32,11 @@
 namespace comptoir::retention {
 
 struct Settings {
-  int batch_size = 500;  // records per transaction (customers erased per transaction: batch_size / 20, at least 1)
+  int batch_size = 100;  // records per transaction (customers erased per transaction: batch_size / 20, at least 1)
+  // After each transaction of a real run, wait this many times as long as it took before the
+  // next one, so that the writes of the chat waiting behind it commit on their own instead of
+  // joining the next sweep transaction (group commit). 0: no pause.
+  double pause_ratio = 1.0;
 };
 
 // Per category, what one run did (or, dry, would do). Records are stored rows: an order with two

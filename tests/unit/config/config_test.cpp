@@ -671,7 +671,7 @@ TEST(ConfigRetention, DefaultsRangesAndUnknownKeys) {
   const auto d = parse_text(with(""));
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->retention.sweep_interval_seconds, 3600);
-  EXPECT_EQ(d->retention.batch_size, 500);
+  EXPECT_EQ(d->retention.batch_size, 100);
   const auto r = parse_text(with(R"("retention": {"sweep_interval_seconds": 60, "batch_size": 2000})"));
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(r->retention.sweep_interval_seconds, 60);
