@@ -282,6 +282,7 @@ CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 BEGIN
   SELECT RAISE(ABORT, 'audit_checkpoints is append-only');
 END;
+)sql"},
     {7, "retention: consent records may be deleted only by the retention sweep, record by record", R"sql(
 -- The ids of the consent records the retention sweep (storage/retention_store.cpp) is deleting
 -- because their declared retention has ended. The sweep writes them, deletes exactly those records
@@ -299,6 +300,7 @@ WHEN NOT EXISTS (SELECT 1 FROM consent_deletion_permits WHERE record_id = OLD.id
 BEGIN
   SELECT RAISE(ABORT, 'consent_records is append-only');
 END;
+)sql"},
     {8, "data-subject requests (Art. 12, 15-21) and restrictions of processing (Art. 18)", R"sql(
 -- One row per request a data subject (or an operator on their behalf) opened. The address given
 -- is never stored, not even as a blind index: a request for an address we do not know is stored
@@ -344,11 +346,13 @@ CREATE TABLE processing_restrictions (
   request_id   TEXT NOT NULL,
   since        INTEGER NOT NULL
 );
+)sql"},
     {9, "backups: tombstones by time, for keeping the erasure journal outside the database in step", R"sql(
 -- The erasure journal (docs/operations.md, "Backups and restores") copies the tombstones of
 -- shredded subject keys to a file beside the database; it reads the ones made since its last
 -- entry.
 CREATE INDEX shredded_subjects_at ON shredded_subjects(shredded_at);
+)sql"},
     {10, "WhatsApp statuses that arrive before the Graph API's answer", R"sql(
 -- A status webhook can overtake the answer to our send (which tells us the message's wamid). Such
 -- a status waits here, and is applied when the send is recorded; unclaimed ones go after a day.

@@ -207,7 +207,7 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   // Retention (docs/operations.md#retention): the inventory's rules applied at once and then
   // every retention.sweep_interval_seconds, in transactions of retention.batch_size records.
   retention::Engine retention_engine(db, privacy_setup->inventory, vault, audit_log,
-                                     retention::Settings{cfg.retention.batch_size});
+                                     retention::Settings{.batch_size = cfg.retention.batch_size, .record_empty_runs = false});
   retention::Sweeper sweeper(retention_engine, clock, std::chrono::seconds(cfg.retention.sweep_interval_seconds));
 
   http::Server server(o, services);

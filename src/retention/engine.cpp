@@ -398,7 +398,12 @@ Result<Report> Engine::run(TimePoint now_tp, bool dry_run, const std::function<b
     report.categories.push_back(std::move(r));
   }
 
-  if (!dry_run) {
+  bool did_something = report.customers_erased > 0;
+  for (const auto& c : report.categories) {
+    const auto& n = c.counts;
+    did_something = did_something || n.expired + n.erased + n.cleared + n.detached + n.unlinked + n.released > 0;
+  }
+  if (!dry_run && (settings_.record_empty_runs || did_something)) {
     audit::Event event;
     event.action = "retention.run";
     event.purpose = "Art. 5(1)(e) storage limitation";

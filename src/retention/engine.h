@@ -37,6 +37,10 @@ struct Settings {
   // next one, so that the writes of the chat waiting behind it commit on their own instead of
   // joining the next sweep transaction (group commit). 0: no pause.
   double pause_ratio = 1.0;
+  // Record a "retention.run" audit event for a real run that found nothing to do. The command
+  // (`comptoir retention run`, an operator's action) always does; the sweeper in `serve` does not,
+  // so that an idle server writes nothing and the log is not filled with empty hourly runs.
+  bool record_empty_runs = true;
 };
 
 // Per category, what one run did (or, dry, would do). Records are stored rows: an order with two
