@@ -9,6 +9,7 @@
 #include "src/common/log.h"
 #include "src/common/text.h"
 #include "src/http/internal.h"
+#include "src/rights/export_page.h"
 #include "src/rights/requests.h"
 
 namespace comptoir::http {
@@ -225,8 +226,9 @@ std::string csv_of(const json& entries, bool full) {
   return out;
 }
 
-// How an export is served. Today one JSON document; a readable page (Accept: text/html) is
-// another renderer in this table.
+// How an export is served: the JSON document (docs/export.schema.json), or the same as one
+// readable page for a browser (Accept: text/html without application/json). Either way the link
+// is used up: one download, in one form.
 struct ExportRenderer {
   std::string_view media_type;
   void (*render)(const rights::ExportDownload&, httplib::Response&);
@@ -236,6 +238,14 @@ constexpr ExportRenderer kExportRenderers[] = {
      [](const rights::ExportDownload& d, httplib::Response& res) {
        res.set_header("Content-Disposition", "attachment; filename=\"my-data.json\"");
        res.set_content(d.document, "application/json; charset=utf-8");
+     }},
+    {"text/html",
+     [](const rights::ExportDownload& d, httplib::Response& res) {
+       auto page = rights::export_page(d.document, d.language);
+       if (!page) return send_error(res, 500, "internal", "the export could not be shown as a page");
+       // The page is self-contained: an inline style sheet, no script, no other resource.
+       res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'");
+       res.set_content(*page, "text/html; charset=utf-8");
      }},
 };
 

@@ -197,6 +197,32 @@ TEST(PrivacyRequests, EveryRightOverTheWebChatAndTheRegister) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
 
+  // A browser (Accept: text/html) gets the same export as one readable, self-contained page.
+  // (Another customer: a chat address may open only a few requests in ten minutes.)
+  s.remember("Yann Kerbrat");
+  s.remember("12 quai des Indes, Lorient");
+  Chatter yann(s);
+  yann.say("hello");
+  yann.tap("add:BRD-BAGUETTE:1");
+  yann.tap("checkout");
+  yann.tap("ful:delivery");
+  yann.say("Yann Kerbrat");
+  yann.say("12 quai des Indes, Lorient");
+  yann.tap("confirm");
+  json page_request = exercise(s, yann, "access");
+  const std::string page_url = page_request.value("export_url", "");
+  ASSERT_TRUE(page_url.starts_with("/privacy/v1/exports/")) << page_request.dump();
+  r = c.Get(page_url.c_str(), httplib::Headers{{"Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_TRUE(r->get_header_value("Content-Type").starts_with("text/html")) << r->get_header_value("Content-Type");
+  EXPECT_EQ(r->get_header_value("Content-Security-Policy").find("script"), std::string::npos);
+  EXPECT_NE(r->body.find("Yann Kerbrat"), std::string::npos);
+  EXPECT_EQ(r->body.find("<script"), std::string::npos);
+  r = c.Get(page_url.c_str(), httplib::Headers{{"Accept", "text/html"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 410) << "the page is the one download";
+
   // Rectification of the delivery details of the open order.
   json rc = exercise(s, zoe, "rectification", {{"recipient_name", "Zoé Durand"}, {"delivery_address", "9 rue Neuve, Lyon"}});
   EXPECT_EQ(rc["outcome"], "rectified");
@@ -263,7 +289,7 @@ TEST(PrivacyRequests, EveryRightOverTheWebChatAndTheRegister) {
   r = c.Get("/api/v1/privacy/requests", bearer(owner));
   ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "");
   json reg = json::parse(r->body);
-  ASSERT_EQ(reg["requests"].size(), 6u) << reg.dump();
+  ASSERT_EQ(reg["requests"].size(), 7u) << reg.dump();  // Zoé's six and Yann's access
   std::set<std::string> types;
   for (const auto& q : reg["requests"]) {
     types.insert(q["type"].get<std::string>());
@@ -277,7 +303,7 @@ TEST(PrivacyRequests, EveryRightOverTheWebChatAndTheRegister) {
   r = c.Get("/api/v1/privacy/requests", bearer(auditor));
   ASSERT_TRUE(r && r->status == 200);
   json areg = json::parse(r->body);
-  ASSERT_EQ(areg["requests"].size(), 6u);
+  ASSERT_EQ(areg["requests"].size(), 7u);
   for (const auto& q : areg["requests"]) {
     EXPECT_FALSE(q.contains("customer_id")) << q.dump();
     EXPECT_FALSE(q.contains("extension_reason")) << q.dump();
@@ -287,7 +313,7 @@ TEST(PrivacyRequests, EveryRightOverTheWebChatAndTheRegister) {
   ASSERT_TRUE(r && r->status == 200);
   EXPECT_EQ(r->get_header_value("Content-Type"), "text/csv; charset=utf-8");
   EXPECT_TRUE(r->body.starts_with("id,type,channel,origin,actor,status,received_at,verified_at,due_at,due,extended_until,"));
-  EXPECT_EQ(count_lines(r->body), 7u);
+  EXPECT_EQ(count_lines(r->body), 8u);  // the header and seven requests
   EXPECT_EQ(r->body.find("customer_id"), std::string::npos);
   r = c.Get("/api/v1/privacy/requests?format=csv", bearer(owner));
   ASSERT_TRUE(r && r->status == 200);
