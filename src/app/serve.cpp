@@ -152,7 +152,14 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   request_settings.export_context.shop_contact = cfg.shop.contact;
   request_settings.languages = messages->languages();
   request_settings.notice_version = chat_settings.notice_version;
-  request_settings.after_commit = [&outbox] { outbox.notify(); };
+  request_settings.after_commit = [&outbox, &erasure_journal, &db] {
+    outbox.notify();
+    // An erasure is in the journal at once, not only at the next housekeeping round, so that
+    // even losing the database minutes later cannot bring the person back from a backup.
+    if (auto n = erasure_journal.sync_from(db, false); !n) {
+      log::warn("erasure_journal.sync_failed", {{"error", n.error().message}});
+    }
+  };
   rights::RequestService requests(
       db, customers, engine.consent(), privacy_setup->inventory, blind_index, audit_log, dd->keys->api_tokens(),
       dd->keys->audit_signing_seed(),

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include "tests/e2e/harness.h"
 
 namespace comptoir::testing::e2e {
@@ -101,7 +104,16 @@ TEST(Lifecycle, SecondServerOnTheSameDataDirFails) {
   ServerInstance s;
   ASSERT_TRUE(s.init());
   ASSERT_TRUE(s.start());
-  const auto before = snapshot(s.data());
+  // The first server's start-up work (retention sweep, housekeeping, erasure journal) reads the
+  // database in the background; wait until its files are still, so what follows is the second
+  // server's doing alone.
+  auto before = snapshot(s.data());
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto now = snapshot(s.data());
+    if (now == before) break;
+    before = std::move(now);
+  }
   auto r = s.cli({"serve", "-c", s.config().string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(count_lines(r.err), 1u) << r.err;
