@@ -42,6 +42,7 @@ class Notice {
   std::string default_language_;
 };
 
+// Escapes & < > " ' for HTML text and attribute values (the notice, the export page).
 std::string html_escape(std::string_view s);
 
 }  // namespace comptoir::privacy

@@ -4,9 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "privacy/notice.h"  // html_escape
 #include "src/rights/export.h"
 
 namespace comptoir::rights {
+
+using privacy::html_escape;
 
 using nlohmann::ordered_json;
 
@@ -158,22 +161,6 @@ constexpr const char* kStyle =
     "pre{white-space:pre-wrap;margin:0;font-size:.85rem}.none{color:#888}section{margin-bottom:1.5rem}";
 
 }  // namespace
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
 
 Result<std::string> export_page(const std::string& export_json, std::string_view language) {
   const ordered_json doc = ordered_json::parse(export_json, nullptr, false);

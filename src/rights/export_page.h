@@ -16,7 +16,5 @@ namespace comptoir::rights {
 // Errc::invalid_argument when `export_json` is not an export document ("comptoir.export.v1").
 Result<std::string> export_page(const std::string& export_json, std::string_view language);
 
-// Escapes & < > " ' for HTML text and attribute values.
-std::string html_escape(std::string_view text);
 
 }  // namespace comptoir::rights

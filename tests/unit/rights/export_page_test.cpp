@@ -2,6 +2,7 @@
 // in the asked language, and every value escaped — hostile names, addresses, texts and even
 // hostile inventory texts are shown, never interpreted.
 #include "src/rights/export_page.h"
+#include "privacy/notice.h"
 
 #include <gtest/gtest.h>
 
@@ -71,7 +72,7 @@ TEST_F(ExportPageTest, EveryCategoryAppearsAndThePageIsSelfContained) {
   const json d = json::parse(doc);
   for (const auto& c : d["categories"]) {
     EXPECT_NE(page->find("id=\"" + c["id"].get<std::string>() + "\""), std::string::npos) << c["id"];
-    EXPECT_NE(page->find(rights::html_escape(c["name"].get<std::string>())), std::string::npos) << c["id"];
+    EXPECT_NE(page->find(privacy::html_escape(c["name"].get<std::string>())), std::string::npos) << c["id"];
   }
   for (const auto& c : d["not_collected"]) {
     EXPECT_NE(page->find("id=\"" + c["id"].get<std::string>() + "\""), std::string::npos) << c["id"];
