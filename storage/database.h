@@ -1,9 +1,14 @@
 // Database: the one SQLCipher database of a Comptoir data dir, opened with a raw 256-bit key.
-// Owns a single connection; every use goes through run()/transaction(), which serialize callers
-// with a mutex, so any thread may call them. Other processes (the CLI's `token` commands) may
-// open the same file at the same time: WAL mode and a busy timeout make that safe.
+// Owns a single connection; every use goes through run()/transaction()/read(), which serialize
+// callers with a mutex, or write(), whose callbacks run on the Database's writer thread; any
+// thread may call them. Durability: the connection runs with synchronous = NORMAL and the
+// Database syncs the WAL itself (a syncer thread for write(), inline for the others) before a
+// change is acknowledged, so every acknowledged commit survives a power cut, as with FULL.
+// Other processes (the CLI's `token` commands) may open the same file at the same time: WAL mode
+// and a busy timeout make that safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -86,15 +92,16 @@ class Database {
   template <class F>
   auto run(F&& fn) {
     std::lock_guard lock(mutex_);
-    raw_access();
+    RawScope scope(*this);
     return fn(db_);
   }
   // Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back if `fn` returns an error. As with
   // run(), the catalog snapshot is rebuilt afterwards.
   Status transaction(const std::function<Status(sqlite3*)>& fn);
   // The same for composed domain operations: every store call given this Tx joins the commit.
-  // Group commit: writes that arrive while another commit is in progress are run together in
-  // one transaction and all return only after that transaction's durable COMMIT. Durability per
+  // Group commit: a writer thread owned by the Database (started by the first write) runs `fn`
+  // — on that thread, not the caller's — together with the other writes queued meanwhile, in
+  // one transaction; each returns only after that transaction's durable COMMIT. Durability per
   // caller is the same as one transaction each; the fsync is shared.
   // A failing write (fn returns an error) is rolled back alone and the others commit: the batch
   // first runs without savepoints; if a write fails, the transaction is rolled back and the
@@ -104,6 +111,7 @@ class Database {
   // counters, no notifications) before the write has returned.
   Status write(const std::function<Status(Tx&)>& fn);
   // Exclusive use of the connection without a transaction (consistent single statements).
+  // Returns only once every commit whose changes it could have seen is durable.
   Status read(const std::function<Status(Tx&)>& fn);
 
   // Writes a consistent copy of the whole database to the new file `target` (mode 0600; it must
@@ -124,8 +132,14 @@ class Database {
     std::size_t statements_idle = 0;
     std::uint64_t statements_compiled = 0;
     std::uint64_t batch_replays = 0;
+    std::uint64_t batches_committed = 0;  // group-commit batches
+    std::uint64_t batches_durable = 0;    // … of which known to be on disk
+    std::uint64_t wal_syncs = 0;          // fdatasyncs of the WAL by Comptoir
+    bool sync_failed = false;
   };
   Stats stats();
+  // Group-commit batches committed so far (never waits; may be called inside a read).
+  std::uint64_t batches_committed() const { return committed_.load(); }
   // How many writes are queued behind the commit in progress (never waits for the connection).
   std::size_t writes_waiting();
 
@@ -140,12 +154,29 @@ class Database {
   struct PendingWrite {
     const std::function<Status(Tx&)>* fn = nullptr;
     Status result = ok();
-    bool done = false;               // under queue_mutex_
-    std::condition_variable cv;      // signalled when done, or to take the lead
+    std::mutex mutex;
+    bool done = false;               // under mutex
+    std::condition_variable cv;      // signalled when done
   };
   Database(sqlite3* db, std::filesystem::path path);
-  void commit_batch(std::deque<PendingWrite*>& batch);
-  void replay_with_savepoints(std::deque<PendingWrite*>& batch, const PendingWrite* failed);
+  // run(): the catalog snapshot is rebuilt afterwards, and what `fn` committed is synced.
+  class RawScope {
+   public:
+    explicit RawScope(Database& db);
+    ~RawScope();
+
+   private:
+    Database& db_;
+    int changes_before_;
+  };
+  void writer_loop();
+  void syncer_loop();
+  void stop_writer();
+  Status sync_wal();                        // fdatasync of the WAL file
+  Status sync_now();                        // sync_wal, then every commit so far is durable
+  void wait_durable(std::uint64_t commit);  // until commit number `commit` is durable
+  void commit_batch(std::vector<PendingWrite*>& batch);
+  void replay_with_savepoints(std::vector<PendingWrite*>& batch, const PendingWrite* failed);
   void rolled_back();  // under mutex_: state derived from the database may hold undone changes
   void raw_access();   // under mutex_: the database may have changed behind the stores' backs
 
@@ -155,9 +186,21 @@ class Database {
   std::uint64_t batch_replays_ = 0;             // under mutex_
   std::filesystem::path path_;
 
-  std::mutex queue_mutex_;  // group commit
-  std::deque<PendingWrite*> queue_;
-  bool leader_active_ = false;
+  std::mutex queue_mutex_;  // group commit: the queues and the writer's and syncer's state
+  std::deque<PendingWrite*> queue_;       // waiting for the writer
+  std::vector<PendingWrite*> unsynced_;   // committed, waiting for the syncer
+  std::condition_variable writer_cv_, syncer_cv_, durable_cv_;
+  bool writer_idle_ = false, syncer_idle_ = false;
+  bool writer_stopping_ = false, syncer_stopping_ = false;
+  bool sync_failed_ = false;              // an fdatasync failed: no further writes
+  std::atomic<std::uint64_t> committed_{0};  // batches committed (counted under mutex_)
+  std::uint64_t durable_ = 0;                // batches known to be on disk
+  std::uint64_t wal_syncs_ = 0;
+  std::thread writer_, syncer_;              // started by the first write
+
+  std::mutex wal_fd_mutex_;
+  int wal_fd_ = -1;
+  std::string wal_path_;
 };
 
 // Runs `fn` inside a savepoint of the caller's transaction: if `fn` fails, its changes (and only

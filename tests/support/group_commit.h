@@ -1,9 +1,9 @@
 // Test support: makes several Database::write calls commit as one group-commit batch, in a known
-// order, without relying on timing. A "gate" write is started first and holds the connection
+// order, without relying on timing. A "gate" write is started first and holds the writer thread
 // (its callback blocks); each action (which must call Database::write exactly once) is started
 // on its own thread and the helper waits until its write is queued before starting the next;
 // then the gate opens: the gate's batch commits alone, and the queued writes are taken together,
-// in the order they were started, by the next leader. Header-only.
+// in the order they were started, as the writer's next batch. Header-only.
 #pragma once
 
 #include <gtest/gtest.h>
