@@ -2,6 +2,8 @@
 
 #include "storage/sqlite.h"
 
+#include <unordered_set>
+
 namespace comptoir::storage {
 
 namespace {
@@ -27,6 +29,9 @@ OutboxRecord read_row(const Stmt& s) {
   if (!s.is_null(12)) r.detached_subject = s.text(12);
   return r;
 }
+
+// How many of the oldest pending messages one due() reads (see there).
+constexpr int kDueWindow = 4096;
 
 constexpr std::int64_t kEarlyStatusSeconds = 24 * 3600;  // how long an unclaimed status waits
 
@@ -61,18 +66,25 @@ Result<std::int64_t> OutboxStore::enqueue(Tx& tx, const OutboxRecord& r) {
 }
 
 Result<std::vector<OutboxRecord>> OutboxStore::due(std::int64_t now, int limit) {
+  // The oldest pending messages in id order, due or not, and per customer only the first of
+  // them. Reading in id order makes a limit safe: every pending message older than one picked is
+  // in the same read, so a customer's message is only picked when nothing older of theirs is
+  // pending (not even one waiting for a retry). A message without a customer (the last message
+  // to an erased customer) waits for nobody.
   std::vector<OutboxRecord> out;
   auto st = db_.read([&](Tx& tx) -> Status {
+    out.clear();
+    std::unordered_set<std::int64_t> seen;
     Stmt s(tx, std::string("SELECT ") + kColumns +
-                            " FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= ?"
-                            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.customer_id = o.customer_id"
-                            " AND p.status = 'pending' AND p.id < o.id)"
-                            " ORDER BY o.id LIMIT ?");
-    s.bind(1, now).bind(2, std::int64_t{limit});
+                   " FROM outbox INDEXED BY outbox_pending WHERE status = 'pending' ORDER BY id LIMIT ?");
+    s.bind(1, std::int64_t{kDueWindow});
     for (;;) {
       auto row = s.step();
       if (!row) return std::unexpected(row.error());
-      if (!*row) return ok();
+      if (!*row || out.size() >= static_cast<std::size_t>(limit)) return ok();
+      const bool has_customer = !s.is_null(1);
+      if (has_customer && !seen.insert(s.int64(1)).second) continue;  // an older one of theirs is pending
+      if (s.int64(7) > now) continue;                                  // waiting for a retry
       out.push_back(read_row(s));
     }
   });

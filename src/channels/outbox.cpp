@@ -3,7 +3,6 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <latch>
 #include <map>
 
 #include <httplib.h>
@@ -12,6 +11,7 @@
 #include "src/channels/telegram.h"
 #include "src/channels/whatsapp.h"
 #include "src/common/log.h"
+#include "src/common/threads.h"
 
 namespace comptoir::channels {
 
@@ -183,13 +183,65 @@ OutboxWorker::~OutboxWorker() { stop(); }
 
 void OutboxWorker::start() {
   stopping_ = false;
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    lower_thread_priority(kRequestThreadNice);
+    loop();
+  });
 }
 
 void OutboxWorker::stop() {
   stopping_ = true;
   wake();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(round_mutex_);
+    senders_stopping_ = true;
+  }
+  round_cv_.notify_all();
+  for (auto& t : senders_) t.join();
+  senders_.clear();
+  std::lock_guard lock(round_mutex_);
+  senders_stopping_ = false;  // start() may run the worker again
+}
+
+// Sends every attempt, spread over the sender threads (kept for the worker's lifetime, started
+// on first use) and the calling thread, and returns when all are answered.
+void OutboxWorker::send_all(const std::vector<Attempt*>& attempts) {
+  if (attempts.empty()) return;
+  const std::size_t helpers = static_cast<std::size_t>(std::max(1, settings_.senders)) - 1;
+  if (attempts.size() == 1 || helpers == 0) {
+    for (auto* a : attempts) send(*a);
+    return;
+  }
+  std::unique_lock lock(round_mutex_);
+  while (senders_.size() < helpers) senders_.emplace_back([this] { sender_loop(); });
+  round_ = &attempts;
+  round_next_ = 0;
+  round_left_ = attempts.size();
+  round_cv_.notify_all();
+  while (round_next_ < attempts.size()) {
+    Attempt* a = attempts[round_next_++];
+    lock.unlock();
+    send(*a);
+    lock.lock();
+    --round_left_;
+  }
+  round_done_cv_.wait(lock, [&] { return round_left_ == 0; });
+  round_ = nullptr;
+}
+
+void OutboxWorker::sender_loop() {
+  lower_thread_priority(kRequestThreadNice);
+  std::unique_lock lock(round_mutex_);
+  for (;;) {
+    round_cv_.wait(lock, [&] { return senders_stopping_ || (round_ != nullptr && round_next_ < round_->size()); });
+    if (senders_stopping_) return;
+    Attempt* a = (*round_)[round_next_++];
+    lock.unlock();
+    send(*a);
+    lock.lock();
+    if (--round_left_ == 0) round_done_cv_.notify_one();
+  }
 }
 
 void OutboxWorker::wake() {
@@ -341,17 +393,7 @@ Result<int> OutboxWorker::run_once() {
 
   // Send in parallel: the due list holds at most one message per customer, so order per
   // customer is kept.
-  const std::size_t n_threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, settings_.senders)), to_send.size());
-  if (n_threads > 0) {
-    std::atomic<std::size_t> next{0};
-    auto work = [&] {
-      for (std::size_t i = next++; i < to_send.size(); i = next++) send(*to_send[i]);
-    };
-    std::vector<std::thread> threads;
-    for (std::size_t t = 1; t < n_threads; ++t) threads.emplace_back(work);
-    work();
-    for (auto& t : threads) t.join();
-  }
+  send_all(to_send);
 
   const std::int64_t at = unix_seconds(clock_.now());
   // Decided before the write, so that running its callback again (Database::write may) changes

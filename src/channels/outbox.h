@@ -116,6 +116,8 @@ class OutboxWorker {
   struct Attempt;
   void loop();
   void send(Attempt& a);
+  void send_all(const std::vector<Attempt*>& attempts);
+  void sender_loop();
 
   storage::Database& db_;
   commerce::CustomerDirectory& customers_;
@@ -131,6 +133,14 @@ class OutboxWorker {
   bool woken_ = false;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+
+  // The sender threads and the round they are working on (under round_mutex_).
+  std::mutex round_mutex_;
+  std::condition_variable round_cv_, round_done_cv_;
+  std::vector<std::thread> senders_;
+  const std::vector<Attempt*>* round_ = nullptr;
+  std::size_t round_next_ = 0, round_left_ = 0;
+  bool senders_stopping_ = false;
 };
 
 }  // namespace comptoir::channels
