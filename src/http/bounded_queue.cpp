@@ -1,5 +1,7 @@
 #include "src/http/bounded_queue.h"
 
+#include "src/common/threads.h"
+
 namespace comptoir::http {
 
 namespace {
@@ -49,6 +51,7 @@ void BoundedTaskQueue::enqueue(std::function<void()> fn) {
 }
 
 void BoundedTaskQueue::work(Lane& lane) {
+  lower_thread_priority(kRequestThreadNice);
   OverflowScope scope(lane.overflow);
   for (;;) {
     std::function<void()> fn;
