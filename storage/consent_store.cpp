@@ -25,7 +25,7 @@ ConsentRecord read_row(const Stmt& s) {
 }  // namespace
 
 Result<std::int64_t> ConsentStore::append(Tx& tx, const ConsentRecord& r) {
-  Stmt s(tx.handle(),
+  Stmt s(tx,
          "INSERT INTO consent_records (customer_id, kind, notice_version, language, channel, order_number, created_at)"
          " VALUES (?,?,?,?,?,?,?)");
   s.bind(1, r.customer_id).bind(2, r.kind).bind(3, r.notice_version).bind(4, r.language).bind(5, r.channel);
@@ -38,7 +38,7 @@ Result<std::int64_t> ConsentStore::append(Tx& tx, const ConsentRecord& r) {
 
 Result<std::vector<ConsentRecord>> ConsentStore::for_customer(Tx& tx, std::int64_t customer_id) {
   std::vector<ConsentRecord> out;
-  Stmt s(tx.handle(), std::string("SELECT ") + kColumns + " FROM consent_records WHERE customer_id = ? ORDER BY id");
+  Stmt s(tx, std::string("SELECT ") + kColumns + " FROM consent_records WHERE customer_id = ? ORDER BY id");
   s.bind(1, customer_id);
   for (;;) {
     auto row = s.step();
@@ -60,7 +60,7 @@ Result<std::vector<ConsentRecord>> ConsentStore::for_customer(std::int64_t custo
 }
 
 Result<std::optional<ConsentRecord>> ConsentStore::latest_marketing(Tx& tx, std::int64_t customer_id) {
-  Stmt s(tx.handle(), std::string("SELECT ") + kColumns +
+  Stmt s(tx, std::string("SELECT ") + kColumns +
                           " FROM consent_records WHERE customer_id = ?"
                           " AND kind IN ('marketing_given', 'marketing_withdrawn') ORDER BY id DESC LIMIT 1");
   s.bind(1, customer_id);
@@ -72,7 +72,7 @@ Result<std::optional<ConsentRecord>> ConsentStore::latest_marketing(Tx& tx, std:
 
 Result<std::vector<std::int64_t>> ConsentStore::marketing_audience(Tx& tx) {
   std::vector<std::int64_t> out;
-  Stmt s(tx.handle(),
+  Stmt s(tx,
          "SELECT r.customer_id FROM consent_records r"
          " JOIN (SELECT customer_id, MAX(id) AS last_id FROM consent_records"
          "       WHERE kind IN ('marketing_given', 'marketing_withdrawn') AND customer_id IS NOT NULL"

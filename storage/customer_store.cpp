@@ -99,14 +99,14 @@ Status CustomerStore::touch(Tx& tx, std::int64_t id, std::int64_t at) {
 }
 
 Status CustomerStore::set_profile_name(Tx& tx, std::int64_t id, const std::vector<std::uint8_t>& sealed) {
-  Stmt s(tx.handle(), "UPDATE customers SET profile_name_sealed = ? WHERE id = ?");
+  Stmt s(tx, "UPDATE customers SET profile_name_sealed = ? WHERE id = ?");
   s.bind_blob(1, sealed).bind(2, id);
   return s.run();
 }
 
 Result<std::int64_t> CustomerStore::add_transcript(Tx& tx, std::int64_t customer_id, std::string_view direction,
                                                    const std::vector<std::uint8_t>& body_sealed, std::int64_t at) {
-  Stmt s(tx.handle(), "INSERT INTO chat_transcript (customer_id, direction, body_sealed, created_at) VALUES (?,?,?,?)");
+  Stmt s(tx, "INSERT INTO chat_transcript (customer_id, direction, body_sealed, created_at) VALUES (?,?,?,?)");
   s.bind(1, customer_id).bind(2, direction).bind_blob(3, body_sealed).bind(4, at);
   if (auto st = s.run(); !st) return std::unexpected(st.error());
   return sqlite3_last_insert_rowid(tx.handle());
