@@ -66,23 +66,25 @@ void bind_optional_blob(Stmt& s, int index, const std::vector<std::uint8_t>& b) 
 }  // namespace
 
 Result<OrderRecord> OrderStore::insert(Tx& tx, OrderRecord o) {
-  sqlite3* db = tx.handle();
-  // The number is derived from the id, which is only known after the insert: insert with a
-  // unique temporary number, then set the real one.
-  Stmt s(tx, "INSERT INTO orders (number, customer_id, status, fulfilment, currency, language, items_total,"
-             " delivery_fee, total, vat_total, recipient_name_sealed, delivery_address_sealed, created_at, updated_at)"
-             " VALUES ('pending-' || hex(randomblob(8)),?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  s.bind(1, o.customer_id).bind(2, o.status).bind(3, o.fulfilment).bind(4, o.currency).bind(5, o.language)
-      .bind(6, o.items_total).bind(7, o.delivery_fee).bind(8, o.total).bind(9, o.vat_total);
-  bind_optional_blob(s, 10, o.recipient_name_sealed);
-  bind_optional_blob(s, 11, o.delivery_address_sealed);
-  s.bind(12, o.created_at).bind(13, o.updated_at);
-  if (auto st = s.run(); !st) return std::unexpected(st.error());
-  o.id = sqlite3_last_insert_rowid(db);
+  // The number is derived from the id: take the id AUTOINCREMENT would give (never one used
+  // before, even by a deleted order) and insert the order with its number at once.
+  Stmt next(tx,
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'orders'), 0),"
+            " coalesce((SELECT max(id) FROM orders), 0)) + 1");
+  auto row = next.step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return fail(Errc::internal, "cannot read the next order id");
+  o.id = next.int64(0);
   o.number = format_order_number(o.id);
-  Stmt num(tx, "UPDATE OR FAIL orders SET number = ? WHERE id = ?");
-  num.bind(1, o.number).bind(2, o.id);
-  if (auto st = num.run(); !st) return std::unexpected(st.error());
+  Stmt s(tx, "INSERT INTO orders (id, number, customer_id, status, fulfilment, currency, language, items_total,"
+             " delivery_fee, total, vat_total, recipient_name_sealed, delivery_address_sealed, created_at, updated_at)"
+             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, o.id).bind(2, o.number).bind(3, o.customer_id).bind(4, o.status).bind(5, o.fulfilment).bind(6, o.currency)
+      .bind(7, o.language).bind(8, o.items_total).bind(9, o.delivery_fee).bind(10, o.total).bind(11, o.vat_total);
+  bind_optional_blob(s, 12, o.recipient_name_sealed);
+  bind_optional_blob(s, 13, o.delivery_address_sealed);
+  s.bind(14, o.created_at).bind(15, o.updated_at);
+  if (auto st = s.run(); !st) return std::unexpected(st.error());
   int line_no = 0;
   for (const auto& l : o.lines) {
     Stmt ls(tx, "INSERT INTO order_lines (order_id, line_no, sku, name, unit_price, quantity, vat_rate, line_total)"

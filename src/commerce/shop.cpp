@@ -259,23 +259,18 @@ Result<PlaceResult> Shop::place_order(Tx& tx, const Customer& customer, Fulfilme
   }
   if (!result.unavailable.empty()) return result;
 
-  // Take stock line by line with a conditional update, and write the order, in one savepoint: if
-  // another writer got to the stock first, everything here is undone and the customer is told
-  // which items are short; nothing is oversold and no stock is lost.
-  std::optional<storage::OrderRecord> placed;
-  auto st = storage::savepoint(tx, [&]() -> Status {
-    for (const auto& l : view_cart->lines) {
-      auto took = catalog_.take_stock(tx, l.sku, l.quantity);
-      if (!took) return std::unexpected(took.error());
-      if (!*took) result.unavailable.push_back(l.sku);
-    }
-    if (!result.unavailable.empty()) return fail(Errc::conflict, "stock changed during checkout");
-    return place_in(tx, customer, fulfilment, delivery, *view_cart, placed);
-  });
-  if (!st) {
-    if (st.error().code == Errc::conflict && !result.unavailable.empty()) return result;
-    return std::unexpected(st.error());
+  // Take stock line by line and write the order. The cart above was read in this transaction,
+  // and the database has one writer, so the stock cannot have changed since: the conditional
+  // update still refuses to oversell, and should it ever refuse, the whole write fails and is
+  // rolled back (Database::write) rather than leave part of an order behind. No savepoint: one
+  // would make SQLite copy, and SQLCipher encrypt, every page the order touches.
+  for (const auto& l : view_cart->lines) {
+    auto took = catalog_.take_stock(tx, l.sku, l.quantity);
+    if (!took) return std::unexpected(took.error());
+    if (!*took) return fail(Errc::internal, "the stock of " + l.sku + " changed during the checkout transaction");
   }
+  std::optional<storage::OrderRecord> placed;
+  if (auto st = place_in(tx, customer, fulfilment, delivery, *view_cart, placed); !st) return std::unexpected(st.error());
   result.order = std::move(*placed);
   return result;
 }
