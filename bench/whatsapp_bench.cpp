@@ -5,6 +5,7 @@
 // to the ceiling. With --rate R it offers R messages/s open-loop instead of as fast as possible.
 // A program that prints figures, not a test. Exit codes: 0 all acknowledged and every reply
 // delivered; 1 something was lost or refused; 2 usage or setup problem.
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <spawn.h>
@@ -93,6 +94,8 @@ struct Args {
   int threads = 16;
   int rate = 0;       // messages/s offered, 0 = as fast as possible
   int seconds = 10;   // with --rate
+  bool yield = true;  // the load generator and the sink run as SCHED_BATCH (see main)
+  bool keep = false;  // keep the data dir and the server's log (serve.err) for a look afterwards
 };
 
 struct Server {
@@ -100,6 +103,19 @@ struct Server {
   int port = 0;
   fs::path dir;
   std::string owner_token;
+};
+
+// Comptoir runs with the default scheduling policy even when this program does not (--yield).
+struct DefaultPolicy {
+  posix_spawnattr_t attr;
+  DefaultPolicy() {
+    posix_spawnattr_init(&attr);
+    sched_param p{};
+    posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER);
+    posix_spawnattr_setschedparam(&attr, &p);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSCHEDULER);
+  }
+  ~DefaultPolicy() { posix_spawnattr_destroy(&attr); }
 };
 
 int run(const std::vector<std::string>& args, const fs::path& out) {
@@ -112,7 +128,8 @@ int run(const std::vector<std::string>& args, const fs::path& out) {
   posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&fa, 2, (out.string() + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) return -1;
+  DefaultPolicy policy;
+  if (posix_spawn(&pid, argv[0], &fa, &policy.attr, argv.data(), environ) != 0) return -1;
   posix_spawn_file_actions_destroy(&fa);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -163,7 +180,8 @@ std::optional<Server> start_comptoir(const Args& a, int sink_port) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, (s.dir / "serve.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (posix_spawn(&s.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) return std::nullopt;
+  DefaultPolicy policy;
+  if (posix_spawn(&s.pid, argv[0], &fa, &policy.attr, argv.data(), environ) != 0) return std::nullopt;
   posix_spawn_file_actions_destroy(&fa);
   const std::regex re(R"("event":"listening"[^\n]*"port":([0-9]+))");
   for (int i = 0; i < 3000; ++i) {
@@ -215,6 +233,7 @@ void drive(const std::string& host, int port, const std::vector<std::vector<std:
 struct Phase {
   long messages = 0;
   double seconds = 0;
+  SteadyClock::time_point start;
   std::vector<double> ms;
   long errors = 0;
 };
@@ -225,11 +244,12 @@ Phase load(const std::string& host, int port, const std::vector<std::vector<std:
   std::vector<std::thread> ts;
   const double interval = rate > 0 ? static_cast<double>(threads) / rate : 0.0;
   const auto t0 = SteadyClock::now();
+  Phase p;
+  p.start = t0;
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back([&, t] { drive(host, port, scripts, t, threads, stats[static_cast<std::size_t>(t)], interval); });
   }
   for (auto& t : ts) t.join();
-  Phase p;
   p.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   for (auto& s : stats) {
     p.ms.insert(p.ms.end(), s.ms.begin(), s.ms.end());
@@ -251,8 +271,10 @@ int main(int argc, char** argv) {
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--rate") a.rate = std::stoi(next());
     else if (k == "--seconds") a.seconds = std::stoi(next());
+    else if (k == "--no-yield") a.yield = false;
+    else if (k == "--keep") a.keep = true;
     else {
-      std::fprintf(stderr, "usage: whatsapp_bench --spawn build/comptoir [--customers N] [--threads T] [--rate R --seconds S]\n");
+      std::fprintf(stderr, "usage: whatsapp_bench --spawn build/comptoir [--customers N] [--threads T] [--rate R --seconds S] [--no-yield] [--keep]\n");
       return 2;
     }
   }
@@ -261,12 +283,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  // This program stands in for Meta: its webhook senders and its Graph API, which do not run on
+  // the merchant's machine. Here they share its two cores with Comptoir, so by default they run
+  // as SCHED_BATCH (inherited by every thread started below, not by Comptoir): they get their
+  // share of the CPU, but a woken client or sink thread does not preempt Comptoir's database
+  // writer in the middle of a commit. --no-yield runs them with the default policy.
+  if (a.yield) {
+    sched_param p{};
+    if (sched_setscheduler(0, SCHED_BATCH, &p) != 0) a.yield = false;
+  }
 
   // The Graph API sink: accepts every message like Meta does.
   httplib::Server sink;
   std::atomic<long> delivered{0};
+  std::atomic<SteadyClock::rep> last_delivery{0};  // steady clock ticks
   sink.Post(R"(/v21\.0/[0-9]+/messages)", [&](const httplib::Request&, httplib::Response& res) {
     const long n = ++delivered;
+    last_delivery = SteadyClock::now().time_since_epoch().count();
     res.set_content(R"({"messaging_product":"whatsapp","messages":[{"id":"wamid.sink)" + std::to_string(n) + "\"}]}", "application/json");
   });
   sink.set_tcp_nodelay(true);
@@ -326,7 +359,6 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  const double drain_s = std::chrono::duration<double>(SteadyClock::now() - wait_start).count();
   auto orders = admin.Get("/api/v1/orders?limit=1");
   std::string newest = "none";
   if (orders && orders->status == 200) {
@@ -344,17 +376,24 @@ int main(int argc, char** argv) {
   sink_thread.join();
   echo_thread.join();
   std::error_code ec;
-  fs::remove_all(server->dir, ec);
+  if (!a.keep) fs::remove_all(server->dir, ec);
 
   const double rate = static_cast<double>(p.messages) / p.seconds;
+  // End to end: from the first webhook sent to the last reply received by the sink.
+  const double e2e_seconds =
+      std::chrono::duration<double>(SteadyClock::time_point(SteadyClock::duration(last_delivery.load())) - p.start).count();
   const double ceiling_rate = static_cast<double>(ceiling.messages) / ceiling.seconds;
-  std::printf("whatsapp_bench: %d customers x %zu messages, %d client threads%s\n", customers, script.size(), a.threads,
-              a.rate > 0 ? (", offered " + std::to_string(a.rate) + " msg/s").c_str() : ", closed loop");
+  std::printf("whatsapp_bench: %d customers x %zu messages, %d client threads%s, load generator %s\n", customers,
+              script.size(), a.threads, a.rate > 0 ? (", offered " + std::to_string(a.rate) + " msg/s").c_str() : ", closed loop",
+              a.yield ? "SCHED_BATCH" : "default policy");
   std::printf("  inbound acknowledged: %ld in %.2f s = %.0f msg/s (errors %ld)\n", p.messages, p.seconds, rate, p.errors);
   std::printf("  ack latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", pct(p.ms, 50), pct(p.ms, 90), pct(p.ms, 99), pct(p.ms, 100));
-  std::printf("  replies delivered to the Graph sink: %ld (outbox sent %ld, failed %ld, pending %ld) %.2f s after the last ack\n",
-              delivered.load(), sent, failed, pending, drain_s);
+  std::printf("  replies delivered to the Graph sink: %ld (outbox sent %ld, failed %ld, pending %ld); the last %.3f s after the last ack\n",
+              delivered.load(), sent, failed, pending, e2e_seconds - p.seconds);
+  std::printf("  end to end: %ld messages in and every reply out in %.2f s = %.0f msg/s\n", p.messages, e2e_seconds,
+              static_cast<double>(p.messages) / e2e_seconds);
   std::printf("  orders placed: newest %s (expected C-%06d)\n", newest.c_str(), customers);
+  if (a.keep) std::printf("  data dir and server log kept in %s\n", server->dir.c_str());
   std::printf("  ceiling (bare cpp-httplib echo, same bodies and threads): %.0f req/s, p99 %.2f ms; ratio %.2f\n", ceiling_rate,
               pct(ceiling.ms, 99), rate / ceiling_rate);
   char expected[32];
