@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto v = storage::library_versions();
-  std::printf("rights_bench: SQLCipher %s (SQLite %s), WAL, synchronous=FULL; %d orders for the exported customer, %d "
+  std::printf("rights_bench: SQLCipher %s (SQLite %s), WAL synced before each write returns; %d orders for the exported customer, %d "
               "erasures of customers with 5 orders each\n",
               v.sqlcipher.c_str(), v.sqlite.c_str(), orders, erasures);
   std::printf("%-10s %-9s %-28s %-10s %-30s %s\n", "customers", "setup_s", "export_ms (median/p95/max)", "export_kb",

@@ -1158,7 +1158,7 @@ int run(Options o) {
     const json& cfg = spawned.config();
     std::printf("server: spawned %s, pid %ld, port %d, data dir on %s (%s)\n", o.spawn.c_str(), server_pid, ep.port,
                 filesystem_of(spawned.dir()).c_str(), spawned.dir().c_str());
-    std::printf("server settings: threads %s, max_queued %s, keep_alive %s s, log.level %s, synchronous=FULL (shipped), "
+    std::printf("server settings: threads %s, max_queued %s, keep_alive %s s, log.level %s, durable commits (WAL synced before each ack, as shipped), "
                 "webchat.sessions_per_minute %d, webchat.messages_per_minute %d\n",
                 spawned.setting({"server", "threads"}, 64).c_str(), spawned.setting({"server", "max_queued"}, 256).c_str(),
                 spawned.setting({"server", "timeouts", "keep_alive_seconds"}, 5).c_str(),

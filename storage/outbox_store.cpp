@@ -65,31 +65,26 @@ Result<std::int64_t> OutboxStore::enqueue(Tx& tx, const OutboxRecord& r) {
   return sqlite3_last_insert_rowid(tx.handle());
 }
 
-Result<std::vector<OutboxRecord>> OutboxStore::due(std::int64_t now, int limit) {
+Result<std::vector<OutboxRecord>> OutboxStore::due(Tx& tx, std::int64_t now, int limit) {
   // The oldest pending messages in id order, due or not, and per customer only the first of
   // them. Reading in id order makes a limit safe: every pending message older than one picked is
   // in the same read, so a customer's message is only picked when nothing older of theirs is
   // pending (not even one waiting for a retry). A message without a customer (the last message
   // to an erased customer) waits for nobody.
   std::vector<OutboxRecord> out;
-  auto st = db_.read([&](Tx& tx) -> Status {
-    out.clear();
-    std::unordered_set<std::int64_t> seen;
-    Stmt s(tx, std::string("SELECT ") + kColumns +
-                   " FROM outbox INDEXED BY outbox_pending WHERE status = 'pending' ORDER BY id LIMIT ?");
-    s.bind(1, std::int64_t{kDueWindow});
-    for (;;) {
-      auto row = s.step();
-      if (!row) return std::unexpected(row.error());
-      if (!*row || out.size() >= static_cast<std::size_t>(limit)) return ok();
-      const bool has_customer = !s.is_null(1);
-      if (has_customer && !seen.insert(s.int64(1)).second) continue;  // an older one of theirs is pending
-      if (s.int64(7) > now) continue;                                  // waiting for a retry
-      out.push_back(read_row(s));
-    }
-  });
-  if (!st) return std::unexpected(st.error());
-  return out;
+  std::unordered_set<std::int64_t> seen;
+  Stmt s(tx, std::string("SELECT ") + kColumns +
+                 " FROM outbox INDEXED BY outbox_pending WHERE status = 'pending' ORDER BY id LIMIT ?");
+  s.bind(1, std::int64_t{kDueWindow});
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row || out.size() >= static_cast<std::size_t>(limit)) return out;
+    const bool has_customer = !s.is_null(1);
+    if (has_customer && !seen.insert(s.int64(1)).second) continue;  // an older one of theirs is pending
+    if (s.int64(7) > now) continue;                                  // waiting for a retry
+    out.push_back(read_row(s));
+  }
 }
 
 Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& channel, const std::string& external_id,

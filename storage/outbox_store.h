@@ -45,7 +45,7 @@ class OutboxStore {
   Result<std::int64_t> enqueue(Tx& tx, const OutboxRecord& r);
   // Pending messages due at `now`, at most one per customer: the oldest pending one, so each
   // customer's messages go out in order.
-  Result<std::vector<OutboxRecord>> due(std::int64_t now, int limit);
+  Result<std::vector<OutboxRecord>> due(Tx& tx, std::int64_t now, int limit);
   // Also applies the statuses of `external_id` that arrived before this answer (see apply_status).
   Status mark_sent(Tx& tx, std::int64_t id, const std::string& channel, const std::string& external_id, std::int64_t at);
   Status mark_retry(Tx& tx, std::int64_t id, std::int64_t next_attempt_at, const std::string& error, std::int64_t at);

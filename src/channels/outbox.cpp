@@ -282,13 +282,13 @@ void OutboxWorker::send(Attempt& a) {
 
 Result<int> OutboxWorker::run_once() {
   const std::int64_t now = unix_seconds(clock_.now());
-  auto due = store_.due(now, 512);
-  if (!due) return std::unexpected(due.error());
-  if (due->empty()) return 0;
-
+  // One read (one turn on the connection) finds what is due and opens it.
   std::vector<Attempt> attempts;
-  attempts.reserve(due->size());
   auto st = db_.read([&](storage::Tx& tx) -> Status {
+    attempts.clear();
+    auto due = store_.due(tx, now, 512);
+    if (!due) return std::unexpected(due.error());
+    attempts.reserve(due->size());
     for (auto& r : *due) {
       Attempt a;
       a.record = std::move(r);
@@ -373,6 +373,7 @@ Result<int> OutboxWorker::run_once() {
     return ok();
   });
   if (!st) return std::unexpected(st.error());
+  if (attempts.empty()) return 0;
 
   // Outside WhatsApp's 24-hour window only an approved template may be sent.
   std::vector<Attempt*> to_send;
