@@ -5,6 +5,7 @@
 // per-customer order, Telegram callback answers and retry_after. The e2e suite covers the same
 // behaviour through the real binary; these pin the exact timing rules.
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -561,6 +562,40 @@ TEST_F(HubTest, EachCustomersMessagesGoOutInOrder) {
   const auto sent = to("33612345678");
   ASSERT_EQ(sent.size(), all.size() + 1);
   EXPECT_EQ(sent[0].body, sent[1].body);  // the retried first message, then the rest in order
+  for (const auto& row : rows()) EXPECT_EQ(row.status, "sent");
+}
+
+TEST_F(HubTest, ARoundSendsToSeveralCustomersAtOnceOnSenderThreadsThatOutliveIt) {
+  settings.senders = 3;
+  make();
+  const std::vector<std::string> numbers = {"33612345671", "33612345672", "33612345673", "33612345674"};
+  // Each answer waits until three sends are in flight at once: only parallel senders get there.
+  std::mutex m;
+  std::condition_variable cv;
+  int in_flight = 0, most = 0;
+  transport.before_answer = [&](const std::string&) {
+    std::unique_lock lock(m);
+    most = std::max(most, ++in_flight);
+    cv.notify_all();
+    cv.wait_for(lock, std::chrono::seconds(5), [&] { return most >= 3; });
+    --in_flight;
+  };
+  for (int round = 0; round < 2; ++round) {
+    // A new message from every customer, then their replies are drained: each round sends the
+    // head of every customer's queue, in parallel, on the same sender threads as the last.
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+      const std::string id = "wamid.PAR" + std::to_string(round) + "." + std::to_string(i);
+      ASSERT_EQ(wa_post(wa_body(json::array({text(id, numbers[i], "hello")}))).processed, 1);
+    }
+    most = 0;
+    EXPECT_EQ(run(), static_cast<int>(numbers.size()));
+    EXPECT_EQ(most, 3) << "round " << round << ": the sends did not run in parallel";
+    while (run() > 0) {
+    }
+  }
+  transport.before_answer = nullptr;
+  while (run() > 0) {
+  }
   for (const auto& row : rows()) EXPECT_EQ(row.status, "sent");
 }
 
