@@ -537,7 +537,7 @@ TEST_F(DatabaseTest, ConnectionSettingsAreInEffect) {
   db->run([&](sqlite3* h) {
     EXPECT_EQ(raw_text(h, "PRAGMA journal_mode;"), std::optional<std::string>("wal"));
     // NORMAL: COMMIT does not wait for the disk; Comptoir syncs the WAL itself before a write
-    // returns (tests/integration/durable_commit_test.cpp).
+    // returns (tests/integration/group_commit_test.cpp, DurableCommitTest).
     EXPECT_EQ(raw_int(h, "PRAGMA synchronous;"), std::optional<std::int64_t>(1));
     EXPECT_EQ(raw_int(h, "PRAGMA foreign_keys;"), std::optional<std::int64_t>(1));
     EXPECT_EQ(raw_int(h, "PRAGMA secure_delete;"), std::optional<std::int64_t>(1));
