@@ -69,10 +69,13 @@ Result<Customer> CustomerDirectory::find_or_create(storage::Tx& tx, privacy::Cha
   if (!idx) return std::unexpected(idx.error());
   auto rec = store_.by_index(tx, *idx);
   if (!rec) return std::unexpected(rec.error());
-  if (!rec->has_value()) {
-    rec = store_.by_alias(tx, *idx);
-    if (!rec) return std::unexpected(rec.error());
+  if (rec->has_value()) {
+    Customer c = from_record(**rec);
+    if (auto normalized = privacy::normalize_address(channel, address)) c.known_address = std::move(*normalized);
+    return c;
   }
+  rec = store_.by_alias(tx, *idx);
+  if (!rec) return std::unexpected(rec.error());
   if (rec->has_value()) return from_record(**rec);
 
   auto normalized = privacy::normalize_address(channel, address);
@@ -93,6 +96,7 @@ Result<Customer> CustomerDirectory::find_or_create(storage::Tx& tx, privacy::Cha
   r.id = *id;
   Customer c = from_record(r);
   c.created = true;
+  c.known_address = std::move(*normalized);
   return c;
 }
 
@@ -104,6 +108,7 @@ Result<std::optional<Customer>> CustomerDirectory::by_id(storage::Tx& tx, std::i
 }
 
 Result<std::string> CustomerDirectory::address_of(storage::Tx& tx, const Customer& c) {
+  if (!c.known_address.empty()) return c.known_address;
   auto rec = store_.by_id(tx, c.id);
   if (!rec) return std::unexpected(rec.error());
   if (!rec->has_value()) return fail(Errc::not_found, "no such customer");

@@ -24,6 +24,10 @@ struct Customer {
   std::string language = "en";
   std::int64_t last_active_at = 0;  // the customer's last message, to the minute (Engine)
   bool created = false;  // true when this call created it
+  // find_or_create only: the normalized address it was found by, when that is the customer's own
+  // (not a second id such as a WhatsApp user id), so address_of() need not open the sealed one.
+  // Empty otherwise. Personal data: lives as long as this object, like the caller's copy.
+  std::string known_address;
 };
 
 inline constexpr std::size_t kMaxProfileNameChars = 128;
