@@ -263,6 +263,35 @@ void OutboxWorker::loop() {
   }
 }
 
+// Where and how the opened body goes: the platform's URL, path and credentials (a Telegram entry
+// names its method and carries its payload). False, with a permanent failure recorded, when the
+// channel is not configured or the entry is malformed.
+bool OutboxWorker::route(Attempt& a) {
+  if (a.record.channel == "whatsapp" && whatsapp_.enabled) {
+    a.base_url = whatsapp_.graph_base_url;
+    a.path = "/" + whatsapp_.phone_number_id + "/messages";
+    a.bearer = std::string(whatsapp_.access_token.view());
+    return true;
+  }
+  if (a.record.channel == "telegram" && telegram_.enabled) {
+    json env = json::parse(a.body, nullptr, false);
+    if (!env.is_object() || !env.contains("method") || !env["method"].is_string() || !env.contains("payload")) {
+      a.kind = Attempt::Kind::permanent;
+      a.error = "malformed outbox entry";
+      return false;
+    }
+    a.base_url = telegram_.api_base_url;
+    a.path = "/bot" + std::string(telegram_.bot_token.view()) + "/" + env["method"].get<std::string>();
+    a.body = env["payload"].dump();
+    return true;
+  }
+  a.kind = Attempt::Kind::permanent;
+  a.error = a.record.channel == "whatsapp"   ? "WhatsApp channel is not configured"
+            : a.record.channel == "telegram" ? "Telegram channel is not configured"
+                                             : "unknown channel " + a.record.channel;
+  return false;
+}
+
 void OutboxWorker::send(Attempt& a) {
   const auto http = transport_.post_json(a.base_url, a.path, a.bearer, a.body);
   if (a.record.channel == "whatsapp") {
@@ -299,24 +328,9 @@ Result<int> OutboxWorker::run_once() {
         if (!body) {
           a.kind = Attempt::Kind::permanent;
           a.error = "body does not open";
-        } else if (a.record.channel == "whatsapp" && whatsapp_.enabled) {
-          a.body = std::move(*body);
-          a.base_url = whatsapp_.graph_base_url;
-          a.path = "/" + whatsapp_.phone_number_id + "/messages";
-          a.bearer = std::string(whatsapp_.access_token.view());
-        } else if (a.record.channel == "telegram" && telegram_.enabled) {
-          json env = json::parse(*body, nullptr, false);
-          if (!env.is_object() || !env.contains("method") || !env["method"].is_string() || !env.contains("payload")) {
-            a.kind = Attempt::Kind::permanent;
-            a.error = "malformed outbox entry";
-          } else {
-            a.base_url = telegram_.api_base_url;
-            a.path = "/bot" + std::string(telegram_.bot_token.view()) + "/" + env["method"].get<std::string>();
-            a.body = env["payload"].dump();
-          }
         } else {
-          a.kind = Attempt::Kind::permanent;
-          a.error = "channel is not configured";
+          a.body = std::move(*body);
+          route(a);  // WhatsApp: sent as if inside the 24-hour window (see enqueue_detached)
         }
         attempts.push_back(std::move(a));
         continue;
@@ -339,34 +353,10 @@ Result<int> OutboxWorker::run_once() {
         continue;
       }
       a.body = std::move(*body);
-      if (a.record.channel == "whatsapp") {
-        if (!whatsapp_.enabled) {
-          a.kind = Attempt::Kind::permanent;
-          a.error = "WhatsApp channel is not configured";
-        } else {
-          a.base_url = whatsapp_.graph_base_url;
-          a.path = "/" + whatsapp_.phone_number_id + "/messages";
-          a.bearer = std::string(whatsapp_.access_token.view());
-          storage::OutboxStore store(db_);
-          auto last = store.last_inbound(tx, (*customer)->id);
-          if (!last) return std::unexpected(last.error());
-          a.outside_window = !last->has_value() || now - **last > kWindowSeconds;
-        }
-      } else if (a.record.channel == "telegram") {
-        if (!telegram_.enabled) {
-          a.kind = Attempt::Kind::permanent;
-          a.error = "Telegram channel is not configured";
-        } else {
-          json env = json::parse(a.body, nullptr, false);
-          if (!env.is_object() || !env.contains("method") || !env["method"].is_string() || !env.contains("payload")) {
-            a.kind = Attempt::Kind::permanent;
-            a.error = "malformed outbox entry";
-          } else {
-            a.base_url = telegram_.api_base_url;
-            a.path = "/bot" + std::string(telegram_.bot_token.view()) + "/" + env["method"].get<std::string>();
-            a.body = env["payload"].dump();
-          }
-        }
+      if (route(a) && a.record.channel == "whatsapp") {
+        auto last = store_.last_inbound(tx, (*customer)->id);
+        if (!last) return std::unexpected(last.error());
+        a.outside_window = !last->has_value() || now - **last > kWindowSeconds;
       }
       attempts.push_back(std::move(a));
     }

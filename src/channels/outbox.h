@@ -115,6 +115,7 @@ class OutboxWorker {
  private:
   struct Attempt;
   void loop();
+  bool route(Attempt& a);
   void send(Attempt& a);
   void send_all(const std::vector<Attempt*>& attempts);
   void sender_loop();
