@@ -593,6 +593,14 @@ Result<std::vector<RegisterEntry>> RequestService::register_entries(int limit) {
   return out;
 }
 
+// The request `request_id`, or Errc::not_found ("no such request") for staff actions on it.
+Result<storage::RequestRecord> RequestService::existing(storage::Tx& tx, const std::string& request_id) {
+  auto rec = store_.by_id(tx, request_id);
+  if (!rec) return std::unexpected(rec.error());
+  if (!rec->has_value()) return fail(Errc::not_found, "no such request", "no such request");
+  return std::move(**rec);
+}
+
 Result<RegisterEntry> RequestService::extend(const std::string& request_id, int months_more, const std::string& reason,
                                              const audit::Actor& actor) {
   if (months_more < 1 || months_more > 2) {
@@ -606,10 +614,9 @@ Result<RegisterEntry> RequestService::extend(const std::string& request_id, int 
   RegisterEntry result;
   auto st = db_.write([&](storage::Tx& tx) -> Status {
     const std::int64_t now = unix_seconds(clock_.now());
-    auto rec = store_.by_id(tx, request_id);
+    auto rec = existing(tx, request_id);
     if (!rec) return std::unexpected(rec.error());
-    if (!rec->has_value()) return fail(Errc::not_found, "no such request", "no such request");
-    storage::RequestRecord r = **rec;
+    storage::RequestRecord r = std::move(*rec);
     if (r.completed_at || r.locked_at) return fail(Errc::conflict, "request closed", "the request is closed");
     const std::int64_t until = months(months_more).after(r.due_at);
     if (r.extended_until && until < *r.extended_until) {
@@ -644,10 +651,9 @@ Result<RegisterEntry> RequestService::lift_restriction(const std::string& reques
   RegisterEntry result;
   auto st = db_.write([&](storage::Tx& tx) -> Status {
     const std::int64_t now = unix_seconds(clock_.now());
-    auto rec = store_.by_id(tx, request_id);
+    auto rec = existing(tx, request_id);
     if (!rec) return std::unexpected(rec.error());
-    if (!rec->has_value()) return fail(Errc::not_found, "no such request", "no such request");
-    storage::RequestRecord r = **rec;
+    storage::RequestRecord r = std::move(*rec);
     if (r.type != "restriction" || r.outcome != "restricted" || r.lifted_at || !r.customer_id) {
       return fail(Errc::conflict, "nothing to lift", "this request did not put a restriction in place that is still on");
     }

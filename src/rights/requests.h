@@ -176,6 +176,7 @@ class RequestService {
   Status execute(storage::Tx& tx, const storage::RequestRecord& record, const std::string& export_token,
                  Outcome& out, bool in_chat = false);
   RegisterEntry entry(storage::RequestRecord r, std::int64_t now) const;
+  Result<storage::RequestRecord> existing(storage::Tx& tx, const std::string& request_id);
   std::vector<std::uint8_t> keyed_hash(std::string_view domain, std::string_view a, std::string_view b) const;
   Status record(storage::Tx& tx, const audit::Actor& actor, const std::string& action, const storage::RequestRecord& r,
                 const std::string& subject, const std::string& outcome = "success");
