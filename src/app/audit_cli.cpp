@@ -11,6 +11,7 @@
 #include <string>
 
 #include "src/app/audit_setup.h"
+#include "src/app/cli_support.h"
 #include "src/audit/chain.h"
 #include "src/common/encoding.h"
 #include "src/common/log.h"
@@ -26,21 +27,6 @@ struct AuditCommands {
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-
-int report(const Error& e) {
-  std::fprintf(stderr, "comptoir: %s\n", e.message.c_str());
-  return e.code == Errc::config || e.code == Errc::invalid_argument ? kExitUsage : kExitFailure;
-}
-
-Result<config::Config> load_config(const std::string& path) {
-  auto cfg = config::load(path);
-  if (cfg) log::set_level(cfg->log.level);
-  return cfg;
-}
-
 // Writes whole buffers to a file descriptor.
 Status write_all(int fd, const std::string& data, const std::string& path) {
   std::size_t off = 0;
@@ -55,26 +41,26 @@ Status write_all(int fd, const std::string& data, const std::string& path) {
 
 int cmd_export(const AuditCommands& a) {
   auto cfg = load_config(a.config_path);
-  if (!cfg) return report(cfg.error());
+  if (!cfg) return report_error(cfg.error());
   auto opened = open_audited(*cfg, {}, system_clock());
-  if (!opened) return report(opened.error());
+  if (!opened) return report_error(opened.error());
   audit::AuditLog& log = *opened->log;
   audit::Event e;
   e.action = "audit.exported";
   e.resource = "audit_log";
   e.purpose = "accountability (Art. 5(2))";
   e.details = {{"via", "cli"}};
-  if (auto st = log.record(e); !st) return report(st.error());
+  if (auto st = log.record(e); !st) return report_error(st.error());
   // The export ends with a checkpoint of its last event, so that a cut file is detected.
   auto head = log.checkpoint();
-  if (!head) return report(head.error());
-  if (!head->has_value()) return report(Error{Errc::internal, "the audit log is empty", {}});
+  if (!head) return report_error(head.error());
+  if (!head->has_value()) return report_error(Error{Errc::internal, "the audit log is empty", {}});
   const audit::Checkpoint last = **head;
 
   const int fd = ::open(a.out_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     const int err = errno;
-    return report(Error{err == EEXIST ? Errc::conflict : Errc::io,
+    return report_error(Error{err == EEXIST ? Errc::conflict : Errc::io,
                         "cannot create " + a.out_path + ": " + std::strerror(err) + (err == EEXIST ? " (choose a new file)" : ""),
                         {}});
   }
@@ -105,7 +91,7 @@ int cmd_export(const AuditCommands& a) {
   ::close(fd);
   if (!st) {
     ::unlink(a.out_path.c_str());
-    return report(st.error());
+    return report_error(st.error());
   }
   std::printf("exported %lld events and %lld checkpoints to %s\n", static_cast<long long>(events),
               static_cast<long long>(checkpoints), a.out_path.c_str());
@@ -118,9 +104,9 @@ int cmd_export(const AuditCommands& a) {
 
 int cmd_public_key(const AuditCommands& a) {
   auto cfg = load_config(a.config_path);
-  if (!cfg) return report(cfg.error());
+  if (!cfg) return report_error(cfg.error());
   auto opened = open_audited(*cfg, {}, system_clock());
-  if (!opened) return report(opened.error());
+  if (!opened) return report_error(opened.error());
   std::printf("Ed25519 public key of the audit log (give it to the auditor; it verifies every export):\n");
   std::printf("%s\n", opened->signer->public_key_hex().c_str());
   return kExitOk;
@@ -153,7 +139,7 @@ int cmd_verify_file(const AuditCommands& a) {
   }
   auto summary = audit::verify_export(in, *key);
   if (!summary) {
-    if (summary.error().code != Errc::corrupt) return report(summary.error());
+    if (summary.error().code != Errc::corrupt) return report_error(summary.error());
     return not_verified(summary.error());
   }
   print_summary(*summary);
@@ -162,14 +148,14 @@ int cmd_verify_file(const AuditCommands& a) {
 
 int cmd_verify_live(const AuditCommands& a) {
   auto cfg = load_config(a.config_path);
-  if (!cfg) return report(cfg.error());
+  if (!cfg) return report_error(cfg.error());
   auto opened = open_audited(*cfg, {}, system_clock());
-  if (!opened) return report(opened.error());
+  if (!opened) return report_error(opened.error());
   audit::Verifier v(opened->signer->public_key());
   auto st = opened->log->walk(
       [&](const audit::Record& r) { return v.event(r, "event seq " + std::to_string(r.seq)); },
       [&](const audit::Checkpoint& c) { return v.checkpoint(c, "checkpoint of seq " + std::to_string(c.seq)); });
-  if (!st) return st.error().code == Errc::corrupt ? not_verified(st.error()) : report(st.error());
+  if (!st) return st.error().code == Errc::corrupt ? not_verified(st.error()) : report_error(st.error());
   if (auto fin = v.finish(false); !fin) return not_verified(fin.error());
   print_summary(v.summary());
   if (v.summary().unsigned_events > 0) {

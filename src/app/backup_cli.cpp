@@ -7,6 +7,7 @@
 
 #include "src/app/audit_setup.h"
 #include "src/app/backup.h"
+#include "src/app/cli_support.h"
 #include "src/audit/log.h"
 #include "src/audit/signing.h"
 #include "src/app/shop_setup.h"
@@ -33,11 +34,6 @@ class CommandAuditLog final : public audit::Recorder {
   audit::AuditLog log_;
 };
 
-int report(const Error& e) {
-  std::fprintf(stderr, "comptoir: %s\n", e.message.c_str());
-  return e.code == Errc::config || e.code == Errc::invalid_argument ? 2 : 1;
-}
-
 struct Options {
   std::string config_path;
   std::string out;
@@ -49,11 +45,11 @@ struct Options {
 };
 
 int cmd_backup(const Options& o) {
-  auto cfg = config::load(o.config_path);
-  if (!cfg) return report(cfg.error());
+  auto cfg = load_config(o.config_path);
+  if (!cfg) return report_error(cfg.error());
   log::set_level(cfg->log.level);
   auto r = backup_data_dir(*cfg, o.out, cli_recorder);
-  if (!r) return report(r.error());
+  if (!r) return report_error(r.error());
   std::printf("backup written to %s (%llu bytes)\n", r->file.c_str(), static_cast<unsigned long long>(r->bytes));
   std::printf("  taken at %s, schema %d: %lld customers, %lld orders, %lld erased subjects\n",
               format_rfc3339(TimePoint(std::chrono::seconds(r->taken_at))).c_str(), r->schema_version,
@@ -64,11 +60,11 @@ int cmd_backup(const Options& o) {
 }
 
 int cmd_restore(const Options& o) {
-  auto cfg = config::load(o.config_path);
-  if (!cfg) return report(cfg.error());
+  auto cfg = load_config(o.config_path);
+  if (!cfg) return report_error(cfg.error());
   log::set_level(cfg->log.level);
   auto privacy = load_privacy(*cfg);
-  if (!privacy) return report(privacy.error());
+  if (!privacy) return report_error(privacy.error());
   RestoreOptions ro;
   ro.from = o.from;
   if (!o.old_key_file.empty()) ro.old_key_file = fs::path(o.old_key_file);
@@ -76,7 +72,7 @@ int cmd_restore(const Options& o) {
   for (const auto& j : o.journals) ro.journals.emplace_back(j);
   ro.without_journal = o.without_journal;
   auto r = restore_data_dir(*cfg, privacy->inventory, ro, cli_recorder);
-  if (!r) return report(r.error());
+  if (!r) return report_error(r.error());
   std::printf("restored %s from %s (taken at %s)\n", cfg->data_dir.c_str(), o.from.c_str(),
               format_rfc3339(TimePoint(std::chrono::seconds(r->taken_at))).c_str());
   std::printf("  erasures re-applied: %zu known, %zu made after the backup; %zu customers erased again, %zu keys shredded\n",

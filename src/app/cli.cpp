@@ -12,6 +12,7 @@
 #include "src/app/audit_cli.h"
 #include "src/app/audit_setup.h"
 #include "src/app/backup_cli.h"
+#include "src/app/cli_support.h"
 #include "src/app/data_dir.h"
 #include "src/app/rekey.h"
 #include "src/app/retention_cli.h"
@@ -26,23 +27,12 @@ namespace comptoir::app {
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-
 int report(const Error& e) {
   if (e.code == Errc::corrupt && !e.message.starts_with("database is corrupted")) {
     std::fprintf(stderr, "comptoir: database is corrupted (%s); restore a backup\n", e.message.c_str());
     return kExitFailure;
   }
-  std::fprintf(stderr, "comptoir: %s\n", e.message.c_str());
-  return e.code == Errc::config || e.code == Errc::invalid_argument ? kExitUsage : kExitFailure;
-}
-
-Result<config::Config> load_config(const std::string& path) {
-  auto cfg = config::load(path);
-  if (cfg) log::set_level(cfg->log.level);
-  return cfg;
+  return report_error(e);
 }
 
 std::string when(std::optional<std::int64_t> t) {

@@ -14,6 +14,7 @@
 #include "src/app/data_dir.h"
 #include "src/app/shop_setup.h"
 #include "src/app/audit_setup.h"
+#include "src/app/cli_support.h"
 #include "src/audit/recorder.h"
 #include "src/common/env.h"
 #include "src/common/log.h"
@@ -23,15 +24,6 @@
 namespace comptoir::app {
 
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-
-int report_error(const Error& e) {
-  std::fprintf(stderr, "comptoir: %s\n", e.message.c_str());
-  return e.code == Errc::config || e.code == Errc::invalid_argument ? kExitUsage : kExitFailure;
-}
 
 void print_table(const retention::Report& r) {
   const std::string when = format_rfc3339(TimePoint(std::chrono::seconds(r.now)));
@@ -115,7 +107,7 @@ bool AccountabilityCommands::parsed() const { return state_->run->parsed() || st
 
 int AccountabilityCommands::run() const {
   const State& s = *state_;
-  auto cfg = config::load(s.config_path);
+  auto cfg = load_config(s.config_path);
   if (!cfg) return report_error(cfg.error());
   log::set_level(cfg->log.level);
   auto privacy_setup = load_privacy(*cfg);
