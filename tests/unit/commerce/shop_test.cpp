@@ -15,6 +15,7 @@
 
 #include "src/common/text.h"
 #include "storage/customer_store.h"
+#include "storage/sqlite.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/commerce/shop_fixture.h"
 
@@ -184,6 +185,27 @@ TEST_F(ShopTest, PlaceOrderTakesStockAndSnapshotsTheLines) {
   auto second = place(c);
   ASSERT_TRUE(second.has_value() && second->order.has_value()) << why(second);
   EXPECT_EQ(second->order->number, "C-000002");
+}
+
+TEST_F(ShopTest, AnOrderNumberIsNeverGivenTwiceEvenAfterTheNewestOrderIsDeleted) {
+  const auto c = w.customer("wcs_customer_numbers_001");
+  ASSERT_TRUE(add(c, "P-BREAD", 1).has_value());
+  auto first = place(c);
+  ASSERT_TRUE(first.has_value() && first->order.has_value()) << why(first);
+  ASSERT_TRUE(add(c, "P-BREAD", 1).has_value());
+  auto second = place(c);
+  ASSERT_TRUE(second.has_value() && second->order.has_value()) << why(second);
+  EXPECT_EQ(second->order->number, "C-000002");
+  // The newest order goes (as retention deletes old ones): its number is not handed out again.
+  ASSERT_TRUE(w.db->transaction([](sqlite3* h) {
+    return storage::exec(h, "DELETE FROM order_vat WHERE order_id = 2; DELETE FROM order_lines WHERE order_id = 2;"
+                            " DELETE FROM orders WHERE id = 2;");
+  }).has_value());
+  ASSERT_TRUE(add(c, "P-BREAD", 1).has_value());
+  auto third = place(c);
+  ASSERT_TRUE(third.has_value() && third->order.has_value()) << why(third);
+  EXPECT_EQ(third->order->number, "C-000003");
+  EXPECT_EQ(third->order->id, 3);
 }
 
 TEST_F(ShopTest, EmptyCartPlacesNothing) {
