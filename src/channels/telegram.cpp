@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/common/json_writer.h"
 #include "src/common/text.h"
 
 namespace comptoir::channels::telegram {
@@ -81,24 +82,33 @@ std::vector<std::string> render(const chat::Reply& reply, std::string_view chat_
   std::vector<std::string> out;
   const auto parts = text::split_for_messages(reply.text.empty() ? std::string("…") : reply.text, 4096);
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    json payload = {{"chat_id", std::string(chat_id)}, {"text", parts[i]}, {"disable_web_page_preview", true}};
-    if (i + 1 == parts.size() && !reply.options.empty()) {
-      json rows = json::array();
+    JsonWriter w;
+    w.begin_object().member("method", "sendMessage").key("payload").begin_object();
+    w.member("chat_id", chat_id).member("text", parts[i]).member("disable_web_page_preview", true);
+    if (i + 1 == parts.size()) {
+      bool any = false;
       for (const auto& o : reply.options) {
         if (o.id.size() > 64) continue;  // callback_data is limited to 64 bytes
+        if (!any) w.key("reply_markup").begin_object().key("inline_keyboard").begin_array();
+        any = true;
         std::string label = o.title;
         if (!o.description.empty()) label += " · " + o.description;
-        rows.push_back(json::array({{{"text", text::utf8_truncate(label, 60)}, {"callback_data", o.id}}}));
+        w.begin_array().begin_object().member("text", text::utf8_truncate(label, 60)).member("callback_data", o.id);
+        w.end_object().end_array();
       }
-      if (!rows.empty()) payload["reply_markup"] = {{"inline_keyboard", rows}};
+      if (any) w.end_array().end_object();
     }
-    out.push_back(json{{"method", "sendMessage"}, {"payload", payload}}.dump());
+    w.end_object();  // payload
+    out.push_back(w.end_object().take());
   }
   return out;
 }
 
 std::string render_callback_answer(std::string_view callback_id) {
-  return json{{"method", "answerCallbackQuery"}, {"payload", {{"callback_query_id", std::string(callback_id)}}}}.dump();
+  JsonWriter w;
+  w.begin_object().member("method", "answerCallbackQuery").key("payload").begin_object();
+  w.member("callback_query_id", callback_id).end_object();
+  return w.end_object().take();
 }
 
 SendOutcome classify_response(int http_status, std::string_view body) {

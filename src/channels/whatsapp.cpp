@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/common/encoding.h"
+#include "src/common/json_writer.h"
 #include "src/common/text.h"
 
 namespace comptoir::channels::whatsapp {
@@ -36,8 +37,19 @@ std::string fit(std::string_view s, std::size_t max) {
 }
 
 
-json base(std::string_view to) {
-  return {{"messaging_product", "whatsapp"}, {"recipient_type", "individual"}, {"to", std::string(to)}};
+// Opens a message to `to` and names its type; the caller writes the member named after the type
+// and closes the object.
+JsonWriter message(std::string_view to, std::string_view type) {
+  JsonWriter w;
+  w.begin_object().member("messaging_product", "whatsapp").member("recipient_type", "individual").member("to", to);
+  w.member("type", type);
+  return w;
+}
+
+std::string text_message(std::string_view to, std::string_view body) {
+  JsonWriter w = message(to, "text");
+  w.key("text").begin_object().member("body", body).member("preview_url", false).end_object();
+  return w.end_object().take();
 }
 
 // Titles must be unique within one message.
@@ -254,64 +266,59 @@ std::vector<std::string> render(const chat::Reply& reply, std::string_view to, c
   std::vector<std::string> out;
   const auto& opts = reply.options;
   if (opts.empty()) {
-    for (const auto& part : text::split_for_messages(reply.text, options.max_text)) {
-      json m = base(to);
-      m["type"] = "text";
-      m["text"] = {{"body", part}, {"preview_url", false}};
-      out.push_back(m.dump());
-    }
+    for (const auto& part : text::split_for_messages(reply.text, options.max_text)) out.push_back(text_message(to, part));
     return out;
   }
   // Interactive bodies hold at most 1024 characters: longer text goes first as plain text.
   auto parts = text::split_for_messages(reply.text.empty() ? std::string("…") : reply.text, 1024);
-  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    json m = base(to);
-    m["type"] = "text";
-    m["text"] = {{"body", parts[i]}, {"preview_url", false}};
-    out.push_back(m.dump());
-  }
-  const std::string body_text = parts.back();
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) out.push_back(text_message(to, parts[i]));
+  const std::string& body_text = parts.back();
   if (opts.size() <= 3) {
     const auto titles = unique_titles(opts, 20);
-    json buttons = json::array();
+    JsonWriter w = message(to, "interactive");
+    w.key("interactive").begin_object().member("type", "button");
+    w.key("body").begin_object().member("text", body_text).end_object();
+    w.key("action").begin_object().key("buttons").begin_array();
     for (std::size_t i = 0; i < opts.size(); ++i) {
-      buttons.push_back({{"type", "reply"}, {"reply", {{"id", opts[i].id.substr(0, 256)}, {"title", titles[i]}}}});
+      w.begin_object().member("type", "reply").key("reply").begin_object();
+      w.member("id", std::string_view(opts[i].id).substr(0, 256)).member("title", titles[i]);
+      w.end_object().end_object();
     }
-    json m = base(to);
-    m["type"] = "interactive";
-    m["interactive"] = {{"type", "button"}, {"body", {{"text", body_text}}}, {"action", {{"buttons", buttons}}}};
-    out.push_back(m.dump());
+    w.end_array().end_object().end_object();
+    out.push_back(w.end_object().take());
     return out;
   }
   const std::size_t pages = (opts.size() + 9) / 10;
+  const std::string list_button = fit(options.list_button.empty() ? "Options" : options.list_button, 20);
   for (std::size_t p = 0; p < pages; ++p) {
     std::vector<chat::Option> page(opts.begin() + static_cast<std::ptrdiff_t>(p * 10),
                                    opts.begin() + static_cast<std::ptrdiff_t>(std::min(opts.size(), p * 10 + 10)));
     const auto titles = unique_titles(page, 24);
-    json rows = json::array();
-    for (std::size_t i = 0; i < page.size(); ++i) {
-      json row = {{"id", page[i].id.substr(0, 200)}, {"title", titles[i]}};
-      if (!page[i].description.empty()) row["description"] = fit(page[i].description, 72);
-      rows.push_back(std::move(row));
-    }
-    json m = base(to);
-    m["type"] = "interactive";
     const std::string text_for_page =
         p == 0 ? body_text : "(" + std::to_string(p + 1) + "/" + std::to_string(pages) + ")";
-    m["interactive"] = {{"type", "list"},
-                        {"body", {{"text", text_for_page}}},
-                        {"action", {{"button", fit(options.list_button.empty() ? "Options" : options.list_button, 20)},
-                                    {"sections", json::array({{{"rows", rows}}})}}}};
-    out.push_back(m.dump());
+    JsonWriter w = message(to, "interactive");
+    w.key("interactive").begin_object().member("type", "list");
+    w.key("body").begin_object().member("text", text_for_page).end_object();
+    w.key("action").begin_object().member("button", list_button);
+    w.key("sections").begin_array().begin_object().key("rows").begin_array();
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      w.begin_object().member("id", std::string_view(page[i].id).substr(0, 200)).member("title", titles[i]);
+      if (!page[i].description.empty()) w.member("description", fit(page[i].description, 72));
+      w.end_object();
+    }
+    w.end_array().end_object().end_array();  // rows, the section, sections
+    w.end_object().end_object();             // action, interactive
+    out.push_back(w.end_object().take());
   }
   return out;
 }
 
 std::string render_template(std::string_view to, std::string_view name, std::string_view language) {
-  json m = base(to);
-  m["type"] = "template";
-  m["template"] = {{"name", std::string(name)}, {"language", {{"code", std::string(language)}}}};
-  return m.dump();
+  JsonWriter w = message(to, "template");
+  w.key("template").begin_object().member("name", name);
+  w.key("language").begin_object().member("code", language).end_object();
+  w.end_object();
+  return w.end_object().take();
 }
 
 SendOutcome classify_response(int http_status, std::string_view body) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/common/json_writer.h"
 #include "src/common/text.h"
 #include "storage/request_store.h"
 
@@ -43,12 +44,15 @@ struct State {
   std::string back;     // option id that "back" means here
   std::vector<Option> options;
 
-  json to_json() const {
-    json opts = json::array();
-    for (const auto& o : options) opts.push_back({o.id, o.title});
-    return {{"v", 1},         {"screen", screen}, {"category", category}, {"page", page},
-            {"sku", sku},     {"ful", fulfilment}, {"name", name},        {"address", address},
-            {"order", order}, {"back", back},      {"options", opts}};
+  // The sealed form: {"v":1, "screen":…, …, "options":[[id, title], …]}.
+  std::string serialize() const {
+    JsonWriter w;
+    w.begin_object().member("v", 1).member("screen", screen).member("category", category).member("page", page);
+    w.member("sku", sku).member("ful", fulfilment).member("name", name).member("address", address);
+    w.member("order", order).member("back", back).key("options").begin_array();
+    for (const auto& o : options) w.begin_array().value(o.id).value(o.title).end_array();
+    w.end_array();
+    return w.end_object().take();
   }
   static State from_json(const json& j) {
     State s;
@@ -1180,7 +1184,7 @@ Result<Engine::Handled> Engine::handle(Tx& tx, const Inbound& in) {
       }
     }
     if (turn.state_changed() || !conv->has_value()) {
-      auto sealed = customers_.vault().seal(tx, customer->subject_id, place, turn.state().to_json().dump());
+      auto sealed = customers_.vault().seal(tx, customer->subject_id, place, turn.state().serialize());
       if (!sealed) return std::unexpected(sealed.error());
       if (auto s = store.save_conversation(tx, customer->id, {std::move(*sealed), now}); !s) return s;
     }

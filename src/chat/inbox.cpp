@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/common/json_writer.h"
+
 namespace comptoir::chat {
 
 using nlohmann::json;
@@ -11,9 +13,13 @@ namespace {
 std::string row_of(std::int64_t customer_id) { return "customer:" + std::to_string(customer_id); }
 
 std::string encode(const Reply& r) {
-  json opts = json::array();
-  for (const auto& o : r.options) opts.push_back({{"id", o.id}, {"title", o.title}, {"description", o.description}});
-  return json{{"text", r.text}, {"options", opts}}.dump();
+  JsonWriter w;
+  w.begin_object().member("text", r.text).key("options").begin_array();
+  for (const auto& o : r.options) {
+    w.begin_object().member("id", o.id).member("title", o.title).member("description", o.description).end_object();
+  }
+  w.end_array();
+  return w.end_object().take();
 }
 
 Reply decode(const std::string& s) {
