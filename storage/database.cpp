@@ -181,7 +181,7 @@ Result<std::unique_ptr<Database>> Database::open(const fs::path& file, const Sec
   if (*mode != "wal") return close_with(Error{Errc::io, "cannot enable WAL mode on " + file.string(), {}});
   if (auto st = exec(raw_db,
                      "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
-                     " PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000;");
+                     " PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000; PRAGMA cache_size = -32768;");
       !st) {
     return close_with(st.error());
   }
