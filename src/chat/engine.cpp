@@ -54,27 +54,98 @@ struct State {
     w.end_array();
     return w.end_object().take();
   }
-  static State from_json(const json& j) {
+  // Reads the sealed form back, straight from the text (no document tree): unknown members and
+  // members of the wrong type are ignored, and anything that is not such an object (damaged or
+  // empty) gives the initial state.
+  static State parse(std::string_view text) {
     State s;
-    if (!j.is_object()) return s;
-    s.screen = j.value("screen", "none");
-    s.category = j.value("category", "");
-    s.page = j.value("page", 0);
-    s.sku = j.value("sku", "");
-    s.fulfilment = j.value("ful", "");
-    s.name = j.value("name", "");
-    s.address = j.value("address", "");
-    s.order = j.value("order", "");
-    s.back = j.value("back", "");
-    if (j.contains("options") && j["options"].is_array()) {
-      for (const auto& o : j["options"]) {
-        if (o.is_array() && o.size() == 2 && o[0].is_string() && o[1].is_string()) {
-          s.options.push_back({o[0].get<std::string>(), o[1].get<std::string>(), ""});
-        }
-      }
-    }
+    Reader r(s);
+    if (!json::sax_parse(text, &r) || !r.object) return State{};
     return s;
   }
+
+ private:
+  // nlohmann's SAX interface: depth 1 is the state object, depth 2 the options array, depth 3
+  // one [id, title] pair.
+  struct Reader : nlohmann::json_sax<json> {
+    explicit Reader(State& s) : state(s) {}
+    State& state;
+    int depth = 0;
+    bool object = false;      // the top level is an object
+    bool in_options = false;  // inside "options"
+    std::string current;      // the name of the current member of the state object
+    std::vector<std::string> pair;
+    bool pair_ok = true;
+
+    std::string* field(const std::string& k) {
+      if (k == "screen") return &state.screen;
+      if (k == "category") return &state.category;
+      if (k == "sku") return &state.sku;
+      if (k == "ful") return &state.fulfilment;
+      if (k == "name") return &state.name;
+      if (k == "address") return &state.address;
+      if (k == "order") return &state.order;
+      if (k == "back") return &state.back;
+      return nullptr;
+    }
+    bool scalar() {
+      if (depth == 3) pair_ok = false;  // a pair holds strings only
+      return true;
+    }
+    bool null() override { return scalar(); }
+    bool boolean(bool) override { return scalar(); }
+    bool number_integer(number_integer_t v) override {
+      if (depth == 1 && current == "page" && v >= 0 && v <= 1000000) state.page = static_cast<int>(v);
+      return scalar();
+    }
+    bool number_unsigned(number_unsigned_t v) override {
+      if (depth == 1 && current == "page" && v <= 1000000) state.page = static_cast<int>(v);
+      return scalar();
+    }
+    bool number_float(number_float_t, const string_t&) override { return scalar(); }
+    bool binary(binary_t&) override { return scalar(); }
+    bool string(string_t& v) override {
+      if (depth == 1) {
+        if (auto* f = field(current)) *f = std::move(v);
+      } else if (depth == 3 && in_options) {
+        pair.push_back(std::move(v));
+      }
+      return true;
+    }
+    bool start_object(std::size_t) override {
+      if (depth == 0) object = true;
+      if (depth == 3) pair_ok = false;
+      ++depth;
+      return true;
+    }
+    bool end_object() override {
+      --depth;
+      return true;
+    }
+    bool key(string_t& k) override {
+      if (depth == 1) current = std::move(k);
+      return true;
+    }
+    bool start_array(std::size_t) override {
+      if (depth == 1 && current == "options") in_options = true;
+      if (depth == 2 && in_options) {
+        pair.clear();
+        pair_ok = true;
+      }
+      if (depth == 3) pair_ok = false;
+      ++depth;
+      return true;
+    }
+    bool end_array() override {
+      --depth;
+      if (depth == 2 && in_options && pair_ok && pair.size() == 2) {
+        state.options.push_back({std::move(pair[0]), std::move(pair[1]), ""});
+      }
+      if (depth == 1) in_options = false;
+      return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  };
 };
 
 bool valid_option_id(std::string_view id) {
@@ -1157,7 +1228,7 @@ Result<Engine::Handled> Engine::handle(Tx& tx, const Inbound& in) {
       if (!expired) {
         auto opened = customers_.vault().open(tx, customer->subject_id, place, (*conv)->state_sealed);
         if (!opened) return std::unexpected(opened.error());
-        state = State::from_json(json::parse(*opened, nullptr, false));
+        state = State::parse(*opened);
       }
     }
     Turn turn(*this, tx, *customer, std::move(state));

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage/customer_store.h"
 #include "tests/support/group_commit.h"
 #include "tests/unit/chat/engine_fixture.h"
 
@@ -312,6 +313,39 @@ TEST_F(EngineTest, AMessageUnwrapsTheCustomersKeyOnce) {
     const auto before = chat.w.vault->unwraps();
     chat.run(me, {step});  // opens the sealed state, seals the new one
     EXPECT_EQ(chat.w.vault->unwraps(), before + 1) << step.label();
+  }
+}
+
+// The conversation state is sealed JSON read back without a document tree: whatever its member
+// order and spacing, with unknown members ignored; and a state that is damaged, of another shape
+// or with members of the wrong type never breaks a conversation, it starts afresh.
+TEST_F(EngineTest, AStoredStateIsReadWhateverItsLayoutAndADamagedOneStartsAfresh) {
+  const std::string me = "wcs_state_layouts_000001";
+  chat.run(me, {say("hi"), tap("add:BRD-BAGUETTE:1").Cart(1)});
+  const auto customer = chat.customer(me);
+  ASSERT_TRUE(customer.has_value());
+  const auto store_state = [&](const std::string& text) {
+    ASSERT_TRUE(chat.w.db->write([&](storage::Tx& tx) -> Status {
+                      auto sealed = chat.w.vault->seal(tx, customer->subject_id,
+                                                       {"conversations", "state", std::to_string(customer->id)}, text);
+                      if (!sealed) return std::unexpected(sealed.error());
+                      storage::CustomerStore store(*chat.w.db);
+                      return store.save_conversation(tx, customer->id, {std::move(*sealed), unix_seconds(chat.w.clock.now())});
+                    }).has_value());
+  };
+  // Members in another order, spaces, an unknown member, an option pair of the wrong shape: the
+  // screen and the well-formed options are read.
+  store_state(R"( { "options" : [ ["prod:BRD-BAGUETTE", "Baguette"], ["x"], [1, 2], ["a", "b", "c"] ],
+                    "later" : {"a": [1, {"b": null}]}, "page": 0, "screen" : "ask_name", "ful": "delivery", "v": 1 } )");
+  chat.run(me, {say("Anna Beispiel").Has(chat.T("en", "checkout.ask_address"))});
+  for (const std::string damaged :
+       {std::string("{\"screen\": \"ask_name\", \"ful\": \"delivery\""),  // cut short
+        std::string("[\"ask_name\"]"), std::string("\"ask_name\""), std::string(""), std::string("null"),
+        std::string("{\"screen\": \"ask_name\"} trailing"), std::string("{\"screen\": 7, \"page\": \"x\"}"),
+        std::string("{\"screen\": [\"ask_name\"], \"ful\": {\"delivery\": 1}}")}) {
+    store_state(damaged);
+    // Not taken as a name: the reply of a fresh conversation to unknown text, the cart intact.
+    chat.run(me, {say("Anna Beispiel").Lacks(chat.T("en", "checkout.ask_address")).Cart(1)});
   }
 }
 
