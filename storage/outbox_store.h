@@ -64,6 +64,10 @@ class OutboxStore {
   Result<OutboxCounts> counts();
   Result<std::optional<OutboxRecord>> by_id(std::int64_t id);
 
+  // When the customer last wrote (their message's timestamp), for WhatsApp's 24-hour window. It
+  // moves only forward, and only once it is kLastInboundStep seconds behind: the window is then
+  // taken to close up to a minute early, never late.
+  static constexpr std::int64_t kLastInboundStep = 60;
   Status set_last_inbound(Tx& tx, std::int64_t customer_id, std::int64_t at);
   Result<std::optional<std::int64_t>> last_inbound(Tx& tx, std::int64_t customer_id);
 

@@ -548,6 +548,34 @@ TEST_F(HubTest, OutsideTheWindowTheTemplateIsSent) {
   for (const auto& req : transport.requests) EXPECT_NE(req.body["type"], "template");
 }
 
+TEST_F(HubTest, TheLastInboundTimeMovesForwardByTheMinute) {
+  const auto last = [&]() -> std::optional<std::int64_t> {
+    std::optional<std::int64_t> out;
+    storage::OutboxStore store(*world.w.db);
+    EXPECT_TRUE(world.w.db->read([&](storage::Tx& tx) -> Status {
+                      auto c = world.w.customers->find(tx, privacy::Channel::whatsapp, "33612345678");
+                      if (!c) return std::unexpected(c.error());
+                      if (!c->has_value()) return fail(Errc::not_found, "no customer");
+                      auto t = store.last_inbound(tx, (*c)->id);
+                      if (!t) return std::unexpected(t.error());
+                      out = *t;
+                      return ok();
+                    }).has_value());
+    return out;
+  };
+  const std::int64_t t0 = now();
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.M1", "33612345678", "hello", t0)}))).processed, 1);
+  EXPECT_EQ(last(), t0);
+  // Within the minute the row is not written again; a minute later it is.
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.M2", "33612345678", "menu", t0 + 59)}))).processed, 1);
+  EXPECT_EQ(last(), t0);
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.M3", "33612345678", "menu", t0 + 60)}))).processed, 1);
+  EXPECT_EQ(last(), t0 + 60);
+  // A late retry of an older message never moves it back.
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.M0", "33612345678", "hi", t0 - 600)}))).processed, 1);
+  EXPECT_EQ(last(), t0 + 60);
+}
+
 TEST_F(HubTest, EachCustomersMessagesGoOutInOrder) {
   // Two messages for one customer, the first failing once: the second waits for it.
   transport.scripted = {{500, ""}};
