@@ -170,6 +170,32 @@ Result<std::string> Vault::open(storage::Tx& tx, const std::string& subject_id, 
   return out;
 }
 
+Result<std::string> Vault::open_with_wrapped_key(const std::string& subject_id, std::span<const std::uint8_t> wrapped_key,
+                                                 const FieldPlace& place, std::span<const std::uint8_t> envelope) {
+  if (envelope.size() < kOverhead || envelope[0] != kEnvelopeVersion) {
+    return fail(Errc::crypto, "not a sealed field envelope");
+  }
+  if (wrapped_key.empty()) return fail(Errc::gone, "the subject's key was shredded");
+  if (wrapped_key.size() != kOverhead + 32) return fail(Errc::corrupt, "stored subject key has the wrong size");
+  // One guarded buffer per thread (sodium_malloc per call would cost an mmap and mprotects),
+  // wiped as soon as the field is open.
+  thread_local SecretBytes key(32);
+  struct Wipe {
+    SecretBytes& k;
+    ~Wipe() { sodium_memzero(k.data(), k.size()); }
+  } wipe{key};
+  ++unwraps_;
+  if (!open_with(wrapping_key_.data(), key_associated_data(subject_id), wrapped_key, key.data())) {
+    return fail(Errc::corrupt, "stored subject key does not open with this key-wrapping key");
+  }
+  std::string out(envelope.size() - kOverhead, '\0');
+  if (!open_with(key.data(), field_associated_data(subject_id, place), envelope,
+                 reinterpret_cast<std::uint8_t*>(out.data()))) {
+    return fail(Errc::crypto, "sealed field failed authentication (altered, moved or foreign)");
+  }
+  return out;
+}
+
 Result<std::string> Vault::open(const std::string& subject_id, const FieldPlace& place,
                                 std::span<const std::uint8_t> envelope) {
   Result<std::string> out = fail(Errc::internal, "not run");

@@ -15,6 +15,8 @@
 // Envelope format (version 1): 0x01 | nonce (24 bytes) | ciphertext | tag (16 bytes).
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -54,6 +56,13 @@ class Vault {
   Result<std::string> open(storage::Tx& tx, const std::string& subject_id, const FieldPlace& place,
                            std::span<const std::uint8_t> envelope);
 
+  // As open, with the subject's data key given in its wrapped form as read in an earlier
+  // transaction (joined into a query, say), without touching the database: so that a reader can
+  // decrypt after giving the connection back. Errc::gone when `wrapped_key` is empty (the key
+  // was shredded), Errc::corrupt when it does not unwrap. Safe to call from any thread.
+  Result<std::string> open_with_wrapped_key(const std::string& subject_id, std::span<const std::uint8_t> wrapped_key,
+                                            const FieldPlace& place, std::span<const std::uint8_t> envelope);
+
   // Destroys the subject's key. Idempotent: returns false when there was no key left.
   Result<bool> shred(const std::string& subject_id);
   Result<bool> shred(storage::Tx& tx, const std::string& subject_id);
@@ -63,7 +72,7 @@ class Vault {
 
   // For tests: how many subject keys were unwrapped so far, and whether an unwrapped key is held
   // now (only ever while a transaction is running). Call only while no transaction runs.
-  std::uint64_t unwraps() const { return unwraps_; }
+  std::uint64_t unwraps() const { return unwraps_.load(); }
   bool holds_key() const { return key_tx_ != nullptr; }
 
  private:
@@ -80,7 +89,7 @@ class Vault {
   const storage::Tx* key_tx_ = nullptr;      // the Tx it belongs to; nullptr when empty
   std::string key_subject_;
   std::vector<std::uint8_t> key_wrapped_;    // the wrapped form it was unwrapped from
-  std::uint64_t unwraps_ = 0;
+  std::atomic<std::uint64_t> unwraps_{0};
 };
 
 // Rewraps every stored subject key from the key-wrapping key `from` to `to`, inside `tx`: each

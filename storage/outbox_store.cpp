@@ -87,6 +87,40 @@ Result<std::vector<OutboxRecord>> OutboxStore::due(Tx& tx, std::int64_t now, int
   }
 }
 
+Result<std::vector<DueMessage>> OutboxStore::due_with_keys(Tx& tx, std::int64_t now, int limit) {
+  auto due_rows = due(tx, now, limit);
+  if (!due_rows) return std::unexpected(due_rows.error());
+  std::vector<DueMessage> out;
+  out.reserve(due_rows->size());
+  for (auto& r : *due_rows) {
+    DueMessage m;
+    m.record = std::move(r);
+    if (m.record.customer_id) {
+      Stmt s(tx,
+             "SELECT c.subject_id, c.last_inbound_at, k.wrapped_key FROM customers c"
+             " LEFT JOIN subject_keys k ON k.subject_id = c.subject_id WHERE c.id = ?");
+      s.bind(1, *m.record.customer_id);
+      auto row = s.step();
+      if (!row) return std::unexpected(row.error());
+      if (*row) {
+        m.customer_found = true;
+        m.subject_id = s.text(0);
+        if (!s.is_null(1)) m.last_inbound_at = s.int64(1);
+        if (!s.is_null(2)) m.wrapped_key = s.blob(2);
+      }
+    } else if (!m.record.detached_subject.empty()) {
+      m.subject_id = m.record.detached_subject;
+      Stmt s(tx, "SELECT wrapped_key FROM subject_keys WHERE subject_id = ?");
+      s.bind(1, m.subject_id);
+      auto row = s.step();
+      if (!row) return std::unexpected(row.error());
+      if (*row && !s.is_null(0)) m.wrapped_key = s.blob(0);
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& channel, const std::string& external_id,
                               std::int64_t at) {
   // The body is personal data: drop it as soon as the platform has the message.

@@ -35,6 +35,16 @@ struct OutboxCounts {
   std::int64_t pending = 0, sent = 0, delivered = 0, read = 0, failed = 0;
 };
 
+// A message due to be sent, with what sending it needs from its customer's row and subject key,
+// read in the same transaction: its body can then be opened after the connection is given back.
+struct DueMessage {
+  OutboxRecord record;
+  bool customer_found = false;            // record.customer_id names a customer that still exists
+  std::string subject_id;                 // the customer's, or record.detached_subject
+  std::vector<std::uint8_t> wrapped_key;  // that subject's wrapped data key; empty once shredded
+  std::optional<std::int64_t> last_inbound_at;  // the customer's, for WhatsApp's 24-hour window
+};
+
 class OutboxStore {
  public:
   explicit OutboxStore(Database& db) : db_(db) {}
@@ -46,6 +56,8 @@ class OutboxStore {
   // Pending messages due at `now`, at most one per customer: the oldest pending one, so each
   // customer's messages go out in order.
   Result<std::vector<OutboxRecord>> due(Tx& tx, std::int64_t now, int limit);
+  // The same messages, each with its customer's subject, key and last message time.
+  Result<std::vector<DueMessage>> due_with_keys(Tx& tx, std::int64_t now, int limit);
   // Also applies the statuses of `external_id` that arrived before this answer (see apply_status).
   Status mark_sent(Tx& tx, std::int64_t id, const std::string& channel, const std::string& external_id, std::int64_t at);
   Status mark_retry(Tx& tx, std::int64_t id, std::int64_t next_attempt_at, const std::string& error, std::int64_t at);

@@ -311,59 +311,47 @@ void OutboxWorker::send(Attempt& a) {
 
 Result<int> OutboxWorker::run_once() {
   const std::int64_t now = unix_seconds(clock_.now());
-  // One read (one turn on the connection) finds what is due and opens it.
-  std::vector<Attempt> attempts;
+  // One read (one turn on the connection) finds what is due, with the keys to open it; the
+  // bodies are opened after the connection is given back, so decrypting them does not hold up
+  // the database's writer.
+  std::vector<storage::DueMessage> due;
   auto st = db_.read([&](storage::Tx& tx) -> Status {
-    attempts.clear();
-    auto due = store_.due(tx, now, 512);
-    if (!due) return std::unexpected(due.error());
-    attempts.reserve(due->size());
-    for (auto& r : *due) {
-      Attempt a;
-      a.record = std::move(r);
-      if (!a.record.customer_id && !a.record.detached_subject.empty()) {
-        // A last message to a customer erased since (Outbox::enqueue_detached).
-        const std::string& subject = a.record.detached_subject;
-        auto body = customers_.vault().open(tx, subject, {"outbox", "body", Outbox::detached_row(subject)}, a.record.body_sealed);
-        if (!body) {
-          a.kind = Attempt::Kind::permanent;
-          a.error = "body does not open";
-        } else {
-          a.body = std::move(*body);
-          route(a);  // WhatsApp: sent as if inside the 24-hour window (see enqueue_detached)
-        }
-        attempts.push_back(std::move(a));
-        continue;
-      }
-      auto customer = a.record.customer_id ? customers_.by_id(tx, *a.record.customer_id)
-                                           : Result<std::optional<commerce::Customer>>(std::nullopt);
-      if (!customer) return std::unexpected(customer.error());
-      if (!customer->has_value()) {
-        a.kind = Attempt::Kind::permanent;
-        a.error = "customer no longer exists";
-        attempts.push_back(std::move(a));
-        continue;
-      }
-      auto body = customers_.vault().open(tx, (*customer)->subject_id, {"outbox", "body", Outbox::place_row((*customer)->id)},
-                                          a.record.body_sealed);
-      if (!body) {
-        a.kind = Attempt::Kind::permanent;
-        a.error = body.error().code == Errc::gone ? "customer erased" : "body does not open";
-        attempts.push_back(std::move(a));
-        continue;
-      }
-      a.body = std::move(*body);
-      if (route(a) && a.record.channel == "whatsapp") {
-        auto last = store_.last_inbound(tx, (*customer)->id);
-        if (!last) return std::unexpected(last.error());
-        a.outside_window = !last->has_value() || now - **last > kWindowSeconds;
-      }
-      attempts.push_back(std::move(a));
-    }
+    auto d = store_.due_with_keys(tx, now, 512);
+    if (!d) return std::unexpected(d.error());
+    due = std::move(*d);
     return ok();
   });
   if (!st) return std::unexpected(st.error());
-  if (attempts.empty()) return 0;
+  if (due.empty()) return 0;
+  std::vector<Attempt> attempts;
+  attempts.reserve(due.size());
+  for (auto& m : due) {
+    Attempt a;
+    a.record = std::move(m.record);
+    // Without a customer: the last message to a customer erased since (Outbox::enqueue_detached).
+    const bool detached = !a.record.customer_id && !a.record.detached_subject.empty();
+    if (!detached && !m.customer_found) {
+      a.kind = Attempt::Kind::permanent;
+      a.error = "customer no longer exists";
+      attempts.push_back(std::move(a));
+      continue;
+    }
+    const std::string row = detached ? Outbox::detached_row(m.subject_id) : Outbox::place_row(*a.record.customer_id);
+    const privacy::FieldPlace place{"outbox", "body", row};
+    auto body = customers_.vault().open_with_wrapped_key(m.subject_id, m.wrapped_key, place, a.record.body_sealed);
+    if (!body) {
+      a.kind = Attempt::Kind::permanent;
+      a.error = !detached && body.error().code == Errc::gone ? "customer erased" : "body does not open";
+      attempts.push_back(std::move(a));
+      continue;
+    }
+    a.body = std::move(*body);
+    // WhatsApp: a detached message goes as if inside the 24-hour window (see enqueue_detached).
+    if (route(a) && !detached && a.record.channel == "whatsapp") {
+      a.outside_window = !m.last_inbound_at || now - *m.last_inbound_at > kWindowSeconds;
+    }
+    attempts.push_back(std::move(a));
+  }
 
   // Outside WhatsApp's 24-hour window only an approved template may be sent.
   std::vector<Attempt*> to_send;

@@ -272,6 +272,39 @@ TEST_F(VaultTest, ShreddingMakesEveryFieldGoneForGood) {
 
 // --- the wrapping key ---------------------------------------------------------------------------
 
+TEST_F(VaultTest, AWrappedKeyReadEarlierOpensTheFieldWithoutTheDatabase) {
+  const std::string id = new_subject();
+  const std::string other = new_subject();
+  const Bytes env = seal(id, kPlace, "+33 6 12 34 56 78");
+  auto row = store->find(id);
+  ASSERT_TRUE(row.has_value() && row->has_value());
+  const Bytes wrapped = (*row)->wrapped_key;
+  const auto before = vault->unwraps();
+  auto opened = vault->open_with_wrapped_key(id, wrapped, kPlace, env);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  EXPECT_EQ(*opened, "+33 6 12 34 56 78");
+  EXPECT_EQ(vault->unwraps(), before + 1);
+  EXPECT_FALSE(vault->holds_key());
+  // Bound like open(): the place, the subject the key was wrapped for, the envelope's bytes.
+  expect_error(vault->open_with_wrapped_key(id, wrapped, {"customers", "address", "2"}, env), Errc::crypto);
+  expect_error(vault->open_with_wrapped_key(other, wrapped, kPlace, env), Errc::corrupt);
+  Bytes altered = env;
+  altered.back() ^= 1;
+  expect_error(vault->open_with_wrapped_key(id, wrapped, kPlace, altered), Errc::crypto);
+  expect_error(vault->open_with_wrapped_key(id, wrapped, kPlace, Bytes(env.begin(), env.begin() + 10)), Errc::crypto);
+  // No key (shredded) is gone; a key of the wrong size or altered is corrupt.
+  expect_error(vault->open_with_wrapped_key(id, {}, kPlace, env), Errc::gone);
+  expect_error(vault->open_with_wrapped_key(id, Bytes(wrapped.begin(), wrapped.end() - 1), kPlace, env), Errc::corrupt);
+  Bytes bad_key = wrapped;
+  bad_key[30] ^= 0x40;
+  expect_error(vault->open_with_wrapped_key(id, bad_key, kPlace, env), Errc::corrupt);
+  // The database is not needed: it still opens once the database is closed.
+  db->close();
+  opened = vault->open_with_wrapped_key(id, wrapped, kPlace, env);
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_EQ(*opened, "+33 6 12 34 56 78");
+}
+
 TEST_F(VaultTest, AnotherWrappingKeyCannotOpenSubjectKeys) {
   const std::string id = new_subject();
   const Bytes env = seal(id, kPlace, "x");
