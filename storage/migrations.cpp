@@ -378,6 +378,17 @@ CREATE TABLE customer_aliases (
 ) WITHOUT ROWID;
 CREATE INDEX customer_aliases_customer ON customer_aliases(customer_id);
 )sql"},
+    {12, "outbox indexes that do not cost a page write per message sent", R"sql(
+-- WhatsApp's message ids are random: indexing them cost a page write (one more page for SQLCipher
+-- to encrypt) per message sent. A status now names its outbox entry by the id sent along with the
+-- message (biz_opaque_callback_data), or is looked for among its customer's latest entries.
+DROP INDEX outbox_external;
+-- Only waiting and failed entries are looked up by status: a message moving from sent to
+-- delivered to read no longer moves index entries.
+DROP INDEX outbox_pending;
+CREATE INDEX outbox_pending ON outbox(id) WHERE status = 'pending';
+CREATE INDEX outbox_failed ON outbox(id) WHERE status = 'failed';
+)sql"},
 };
 
 }  // namespace

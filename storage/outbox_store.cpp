@@ -148,7 +148,7 @@ Status OutboxStore::mark_sent(Tx& tx, std::int64_t id, const std::string& channe
   }
   if (early.empty()) return ok();
   for (const auto& e : early) {
-    if (auto applied = apply_status(tx, channel, external_id, e.status, e.error, at); !applied) {
+    if (auto applied = apply_status(tx, channel, external_id, {.outbox_id = id}, e.status, e.error, at); !applied) {
       return std::unexpected(applied.error());
     }
   }
@@ -194,18 +194,35 @@ Status OutboxStore::mark_failed(Tx& tx, std::int64_t id, const std::string& erro
 }
 
 Result<bool> OutboxStore::apply_status(Tx& tx, const std::string& channel, const std::string& external_id,
-                                       const std::string& status, const std::string& error, std::int64_t at) {
-  Stmt q(tx, "SELECT id, status FROM outbox WHERE channel = ? AND external_id = ?");
-  q.bind(1, channel).bind(2, external_id);
-  auto row = q.step();
-  if (!row) return std::unexpected(row.error());
-  if (!*row) {
+                                       const StatusTarget& target, const std::string& status, const std::string& error,
+                                       std::int64_t at) {
+  std::optional<std::int64_t> found;
+  std::string current;
+  if (!external_id.empty() && (target.outbox_id || target.customer_id)) {
+    // By the entry's key, checked against the message id (a tracker naming another message is
+    // not believed); else among the customer's latest entries, newest first.
+    Stmt q(tx, target.outbox_id
+                   ? "SELECT id, status FROM outbox WHERE id = ? AND channel = ? AND external_id = ?"
+                   : "SELECT id, status FROM (SELECT id, status, external_id FROM outbox WHERE customer_id = ? AND"
+                     " channel = ? ORDER BY id DESC LIMIT ?) WHERE external_id = ? LIMIT 1");
+    if (target.outbox_id) {
+      q.bind(1, *target.outbox_id).bind(2, channel).bind(3, external_id);
+    } else {
+      q.bind(1, *target.customer_id).bind(2, channel).bind(3, std::int64_t{kStatusLookback}).bind(4, external_id);
+    }
+    auto row = q.step();
+    if (!row) return std::unexpected(row.error());
+    if (*row) {
+      found = q.int64(0);
+      current = q.text(1);
+    }
+  }
+  if (!found) {
     // Not (yet) ours: it may have overtaken the answer to our send, which names the message.
     if (auto st = remember_early_status(tx, channel, external_id, status, error, at); !st) return std::unexpected(st.error());
     return false;
   }
-  const std::int64_t id = q.int64(0);
-  const std::string current = q.text(1);
+  const std::int64_t id = *found;
   if (current == "failed") return true;  // final
   const bool to_failed = status == "failed";
   if (!to_failed && rank(status) <= rank(current)) return true;  // late or repeated: keep the furthest state
@@ -221,12 +238,15 @@ Result<std::vector<OutboxRecord>> OutboxStore::list(const std::optional<std::str
   std::vector<OutboxRecord> out;
   auto st = db_.read([&](Tx& tx) -> Status {
     std::string sql = std::string("SELECT ") + kColumns + " FROM outbox WHERE id < :before";
-    if (status) sql += " AND status = :status";
+    // Pending and failed entries have their own (partial) indexes, which SQLite uses only when the
+    // status is written into the statement.
+    if (status && (*status == "pending" || *status == "failed")) sql += " AND status = '" + *status + "'";
+    else if (status) sql += " AND status = :status";
     sql += " ORDER BY id DESC LIMIT :limit";
     Stmt s(tx, sql);
     if (!s.valid()) return std::unexpected(s.prepare_error());
     s.bind(s.index_of(":before"), before_id);
-    if (status) s.bind(s.index_of(":status"), *status);
+    if (const int i = s.index_of(":status"); i > 0) s.bind(i, *status);
     s.bind(s.index_of(":limit"), std::int64_t{limit});
     for (;;) {
       auto row = s.step();

@@ -62,12 +62,22 @@ class OutboxStore {
   Status mark_sent(Tx& tx, std::int64_t id, const std::string& channel, const std::string& external_id, std::int64_t at);
   Status mark_retry(Tx& tx, std::int64_t id, std::int64_t next_attempt_at, const std::string& error, std::int64_t at);
   Status mark_failed(Tx& tx, std::int64_t id, const std::string& error, std::int64_t at);
+  // Where to look for the message a status is about. Message ids are not indexed (WhatsApp's are
+  // random: an index on them would cost a page write per message sent): a status names its entry
+  // by the outbox id we sent along with the message (whatsapp::with_tracker), or failing that it
+  // is looked for among its customer's latest kStatusLookback entries.
+  struct StatusTarget {
+    std::optional<std::int64_t> outbox_id;
+    std::optional<std::int64_t> customer_id;
+  };
+  static constexpr int kStatusLookback = 1000;
   // Applies a platform status (delivered, read, failed) to the message with `external_id`;
   // never moves backwards (sent < delivered < read; failed wins). Returns false if unknown: the
   // status is then kept for a day (table early_statuses) in case it overtook the answer to our
   // send, and applied by mark_sent when that answer is recorded.
   Result<bool> apply_status(Tx& tx, const std::string& channel, const std::string& external_id,
-                            const std::string& status, const std::string& error, std::int64_t at);
+                            const StatusTarget& target, const std::string& status, const std::string& error,
+                            std::int64_t at);
   // Fails the customer's other pending messages on `channel` queued after `after_id` and no later
   // than `created_until`, with `reason` (a template sent outside WhatsApp's window stands for them).
   Status supersede_pending(Tx& tx, std::int64_t customer_id, const std::string& channel, std::int64_t after_id,

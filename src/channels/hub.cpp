@@ -64,7 +64,14 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
     bool known = false;  // set afresh on every run: Database::write may run this more than once
     auto st = db_.write([&](storage::Tx& tx) -> Status {
       known = false;
-      auto applied = store_.apply_status(tx, "whatsapp", s.id, s.status, s.error, now);
+      storage::OutboxStore::StatusTarget target{.outbox_id = whatsapp::outbox_id_of(s.tracker)};
+      if (!target.outbox_id && !s.recipient.empty()) {
+        // Without our tracker (a message sent before it existed): among the recipient's messages.
+        auto customer = engine_.customers().find(tx, privacy::Channel::whatsapp, s.recipient);
+        if (!customer && customer.error().code != Errc::invalid_argument) return std::unexpected(customer.error());
+        if (customer && customer->has_value()) target.customer_id = (*customer)->id;
+      }
+      auto applied = store_.apply_status(tx, "whatsapp", s.id, target, s.status, s.error, now);
       if (!applied) return std::unexpected(applied.error());
       known = *applied;
       return ok();

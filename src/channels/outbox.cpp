@@ -293,7 +293,10 @@ bool OutboxWorker::route(Attempt& a) {
 }
 
 void OutboxWorker::send(Attempt& a) {
-  const auto http = transport_.post_json(a.base_url, a.path, a.bearer, a.body);
+  // WhatsApp echoes the tracker in the message's statuses, which so find this entry by its key.
+  const auto http = a.record.channel == "whatsapp"
+                        ? transport_.post_json(a.base_url, a.path, a.bearer, whatsapp::with_tracker(a.body, a.record.id))
+                        : transport_.post_json(a.base_url, a.path, a.bearer, a.body);
   if (a.record.channel == "whatsapp") {
     const auto o = whatsapp::classify_response(http.status, http.body);
     a.kind = static_cast<Attempt::Kind>(o.kind);

@@ -241,6 +241,10 @@ Result<Webhook> parse_webhook(std::string_view body, const ParseOptions& options
           Status st;
           st.id = str(s, "id");
           st.status = str(s, "status");
+          st.recipient = str(s, "recipient_id");
+          if (st.recipient.size() > 64) st.recipient.clear();
+          st.tracker = str(s, "biz_opaque_callback_data");
+          if (st.tracker.size() > 512) st.tracker.clear();
           st.phone_number_id = phone_number_id;
           st.timestamp = unix_from_string(str(s, "timestamp"));
           if (st.id.empty() || st.id.size() > 256 ||
@@ -319,6 +323,30 @@ std::string render_template(std::string_view to, std::string_view name, std::str
   w.key("language").begin_object().member("code", language).end_object();
   w.end_object();
   return w.end_object().take();
+}
+
+namespace {
+constexpr std::string_view kTrackerPrefix = "comptoir.outbox.";
+}  // namespace
+
+std::string with_tracker(std::string body, std::int64_t outbox_id) {
+  if (body.size() < 2 || body.front() != '{' || body.back() != '}') return body;
+  body.pop_back();
+  body += ",\"biz_opaque_callback_data\":\"";
+  body += kTrackerPrefix;
+  body += std::to_string(outbox_id);
+  body += "\"}";
+  return body;
+}
+
+std::optional<std::int64_t> outbox_id_of(std::string_view tracker) {
+  if (!tracker.starts_with(kTrackerPrefix)) return std::nullopt;
+  const std::string_view digits = tracker.substr(kTrackerPrefix.size());
+  if (digits.empty() || digits.size() > 18 || digits.front() == '0') return std::nullopt;
+  std::int64_t id = 0;
+  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  if (r.ec != std::errc() || r.ptr != digits.data() + digits.size() || id <= 0) return std::nullopt;
+  return id;
 }
 
 SendOutcome classify_response(int http_status, std::string_view body) {

@@ -48,6 +48,8 @@ struct Status {
   std::string phone_number_id;
   std::int64_t timestamp = 0;
   std::string error;       // "131047 Re-engagement message" for failed statuses
+  std::string recipient;   // recipient_id: the customer's wa_id
+  std::string tracker;     // biz_opaque_callback_data, as we sent it (see with_tracker)
 };
 
 struct Webhook {
@@ -77,6 +79,13 @@ struct RenderOptions {
 std::vector<std::string> render(const chat::Reply& reply, std::string_view to, const RenderOptions& options = {});
 // A template message (outside the 24-hour window).
 std::string render_template(std::string_view to, std::string_view name, std::string_view language);
+
+// The body with "biz_opaque_callback_data" naming outbox entry `outbox_id`: Meta echoes it in the
+// message's statuses, which then find their entry by its key instead of by WhatsApp's message id.
+// `body` is one of the objects render() or render_template() wrote; anything else comes back as is.
+std::string with_tracker(std::string body, std::int64_t outbox_id);
+// The outbox id a status's tracker names, if it is one of ours.
+std::optional<std::int64_t> outbox_id_of(std::string_view tracker);
 
 // Outcome of a send, from the HTTP status and the response body.
 struct SendOutcome {

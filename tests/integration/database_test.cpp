@@ -736,8 +736,10 @@ TEST_F(DatabaseTest, ExportCopyIsTheSameDatabaseUnderTheNewKey) {
   EXPECT_EQ(raw_int(raw.db, "PRAGMA application_id;"), kApplicationId);
   EXPECT_EQ(raw_text(raw.db, "PRAGMA journal_mode;"), "wal");
   EXPECT_EQ(raw_int(raw.db, "SELECT count(*) FROM outbox;"), 0);
-  // The partial unique index and the WITHOUT ROWID table came along.
-  EXPECT_EQ(raw_int(raw.db, "SELECT count(*) FROM sqlite_master WHERE name IN ('outbox_external', 'inbound_messages');"), 2);
+  // The partial indexes and the WITHOUT ROWID table came along.
+  EXPECT_EQ(raw_int(raw.db, "SELECT count(*) FROM sqlite_master WHERE name IN ('outbox_pending', 'outbox_failed', 'inbound_messages');"), 3);
+  EXPECT_EQ(raw_text(raw.db, "SELECT sql FROM sqlite_master WHERE name = 'outbox_failed';"),
+            "CREATE INDEX outbox_failed ON outbox(id) WHERE status = 'failed'");
 }
 
 TEST_F(DatabaseTest, ExportCopyRefusesAnExistingTargetAndLeavesItAlone) {

@@ -413,6 +413,57 @@ TEST_F(HubTest, AChangedNumberMovesTheCustomer) {
   }));
 }
 
+// Meta echoes biz_opaque_callback_data in a message's statuses: Comptoir sends its outbox id there,
+// and a status carrying it finds its entry without the recipient, but only if the message id agrees.
+TEST_F(HubTest, AStatusFindsItsMessageByTheTrackerSentWithIt) {
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.T1", "33612345678", "hello"), text("wamid.T2", "33612345678", "menu")}))).processed, 2);
+  while (run() > 0) {
+  }
+  const auto all = rows();
+  ASSERT_GE(all.size(), 2u);
+  ASSERT_GE(transport.requests.size(), all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(transport.requests[i].body.value("biz_opaque_callback_data", ""), "comptoir.outbox." + std::to_string(all[i].id));
+  }
+  const auto status_of = [&](std::int64_t id) {
+    for (const auto& row : rows()) {
+      if (row.id == id) return row.status;
+    }
+    return std::string("?");
+  };
+  const auto tracked = [&](const std::string& wamid, const std::string& s, const std::string& tracker) {
+    json st = status(wamid, s);
+    st.erase("recipient_id");
+    st["biz_opaque_callback_data"] = tracker;
+    return st;
+  };
+  const auto& first = all[0];
+  const auto& second = all[1];
+  // Its own tracker: applied, no recipient needed.
+  EXPECT_EQ(wa_post(wa_body(nullptr, json::array({tracked(first.external_id, "delivered",
+                                                          "comptoir.outbox." + std::to_string(first.id))}))).statuses, 1);
+  EXPECT_EQ(status_of(first.id), "delivered");
+  // A tracker naming another entry than the message id: not believed, nothing changes.
+  EXPECT_EQ(wa_post(wa_body(nullptr, json::array({tracked(first.external_id, "read",
+                                                          "comptoir.outbox." + std::to_string(second.id))}))).statuses, 0);
+  EXPECT_EQ(status_of(first.id), "delivered");
+  EXPECT_EQ(status_of(second.id), "sent");
+  // Not one of our trackers, and no recipient: unknown.
+  for (const std::string& bad : std::vector<std::string>{"comptoir.outbox.", "comptoir.outbox.0" + std::to_string(first.id), "other",
+                                                         "comptoir.outbox." + std::to_string(first.id) + "x", "comptoir.outbox.-1"}) {
+    EXPECT_EQ(wa_post(wa_body(nullptr, json::array({tracked(first.external_id, "read", bad)}))).statuses, 0) << bad;
+  }
+  EXPECT_EQ(status_of(first.id), "delivered");
+  // Without a tracker, the recipient's latest messages are searched (messages sent before it existed).
+  EXPECT_EQ(wa_post(wa_body(nullptr, json::array({status(second.external_id, "read")}))).statuses, 1);
+  EXPECT_EQ(status_of(second.id), "read");
+  // ... and only the recipient's: another customer's number does not find it.
+  json elsewhere = status(first.external_id, "read");
+  elsewhere["recipient_id"] = "33700000001";
+  EXPECT_EQ(wa_post(wa_body(nullptr, json::array({elsewhere}))).statuses, 0);
+  EXPECT_EQ(status_of(first.id), "delivered");
+}
+
 TEST_F(HubTest, DeliveredThenReadInOrder) {
   ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.IN2", "33612345678", "hello")}))).processed, 1);
   while (run() > 0) {

@@ -286,6 +286,23 @@ TEST(WhatsAppRender, Template) {
   EXPECT_EQ(t["template"]["language"]["code"], "fr");
 }
 
+TEST(WhatsAppRender, TheTrackerNamesTheOutboxEntryAndReadsBack) {
+  for (const std::string& body : {render(chat::Reply{"hello", {}}, "33612345678")[0],
+                                  render_template("33612345678", "order_update", "fr")}) {
+    const json j = json::parse(with_tracker(body, 1234567));
+    EXPECT_EQ(j["biz_opaque_callback_data"], "comptoir.outbox.1234567");
+    EXPECT_EQ(j["to"], "33612345678");
+    EXPECT_EQ(outbox_id_of(j["biz_opaque_callback_data"].get<std::string>()), 1234567);
+  }
+  EXPECT_EQ(with_tracker("not json", 1), "not json");
+  EXPECT_EQ(with_tracker("", 1), "");
+  for (const char* bad : {"", "comptoir.outbox.", "comptoir.outbox.0", "comptoir.outbox.012", "comptoir.outbox.-5",
+                          "comptoir.outbox.12a", "comptoir.outbox.1234567890123456789", "comptoir.inbox.12", "12"}) {
+    EXPECT_FALSE(outbox_id_of(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(outbox_id_of("comptoir.outbox.123456789012345678"), 123456789012345678);
+}
+
 TEST(WhatsAppClassify, Success) {
   auto o = classify_response(200, R"({"messaging_product":"whatsapp","contacts":[{"input":"+33612345678","wa_id":"33612345678"}],
                                       "messages":[{"id":"wamid.HBgLMzM2MTIzNDU2NzgVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA","message_status":"accepted"}]})");

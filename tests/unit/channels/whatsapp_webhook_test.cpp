@@ -290,8 +290,27 @@ TEST(WhatsAppWebhook, Statuses) {
   EXPECT_EQ(h.statuses[4].error, "");
   // A code that is not a number is left out; a long title is cut.
   EXPECT_EQ(h.statuses[5].error, std::string(80, 'T'));
-  // The recipient's number is not part of a status.
+  // The recipient's number is kept apart (it only finds the customer, by blind index, when a
+  // status has no tracker of ours), never in the fields that are stored or logged.
   EXPECT_EQ(everything(h).find("16505551234"), std::string::npos);
+  EXPECT_EQ(h.statuses[0].recipient, "16505551234");
+  EXPECT_EQ(h.statuses[5].recipient, "");
+  EXPECT_EQ(h.statuses[0].tracker, "");
+}
+
+TEST(WhatsAppWebhook, StatusesCarryTheTrackerSentWithTheMessage) {
+  json statuses = json::array({
+      {{"id", "wamid.OUT1"}, {"status", "delivered"}, {"timestamp", "1749416391"}, {"recipient_id", "16505551234"},
+       {"biz_opaque_callback_data", "comptoir.outbox.42"}},
+      {{"id", "wamid.OUT2"}, {"status", "read"}, {"timestamp", "1749416392"}, {"biz_opaque_callback_data", std::string(513, 'x')}},
+      {{"id", "wamid.OUT3"}, {"status", "read"}, {"timestamp", "1749416392"}, {"biz_opaque_callback_data", 42}},
+  });
+  const Webhook h = parsed(envelope(nullptr, statuses));
+  ASSERT_EQ(h.statuses.size(), 3u);
+  EXPECT_EQ(h.statuses[0].tracker, "comptoir.outbox.42");
+  EXPECT_EQ(outbox_id_of(h.statuses[0].tracker), 42);
+  EXPECT_EQ(h.statuses[1].tracker, "");  // longer than Meta allows: ignored
+  EXPECT_EQ(h.statuses[2].tracker, "");  // not a string
 }
 
 TEST(WhatsAppWebhook, MalformedStatusesAreSkipped) {
