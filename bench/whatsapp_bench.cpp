@@ -98,6 +98,16 @@ struct Args {
   bool keep = false;  // keep the data dir and the server's log (serve.err) for a look afterwards
 };
 
+// A message id as Meta makes them ("wamid." and base64 of an opaque value): random, so that the
+// server's indexes on message ids see what they would see in production, not ascending keys.
+std::string meta_like_id() {
+  unsigned char raw[36];
+  randombytes_buf(raw, sizeof raw);
+  char b64[64];
+  sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+  return std::string("wamid.HBgL") + b64;
+}
+
 struct Server {
   pid_t pid = -1;
   int port = 0;
@@ -298,9 +308,9 @@ int main(int argc, char** argv) {
   std::atomic<long> delivered{0};
   std::atomic<SteadyClock::rep> last_delivery{0};  // steady clock ticks
   sink.Post(R"(/v21\.0/[0-9]+/messages)", [&](const httplib::Request&, httplib::Response& res) {
-    const long n = ++delivered;
+    ++delivered;
     last_delivery = SteadyClock::now().time_since_epoch().count();
-    res.set_content(R"({"messaging_product":"whatsapp","messages":[{"id":"wamid.sink)" + std::to_string(n) + "\"}]}", "application/json");
+    res.set_content(R"({"messaging_product":"whatsapp","messages":[{"id":")" + meta_like_id() + "\"}]}", "application/json");
   });
   sink.set_tcp_nodelay(true);
   // httplib's default pool (8 threads) holds a thread per keep-alive connection: with more
@@ -340,7 +350,7 @@ int main(int argc, char** argv) {
   for (int c = 0; c < customers; ++c) {
     const std::string from = "3361" + std::to_string(1000000 + c);
     for (std::size_t i = 0; i < script.size(); ++i) {
-      scripts[static_cast<std::size_t>(c)].push_back(webhook(from, "wamid.bench." + std::to_string(c) + "." + std::to_string(i), script[i]));
+      scripts[static_cast<std::size_t>(c)].push_back(webhook(from, meta_like_id(), script[i]));
     }
   }
 
