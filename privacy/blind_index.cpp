@@ -104,4 +104,19 @@ Result<std::string> BlindIndex::of(Channel channel, std::string_view address) co
   return hex_encode(std::span<const std::uint8_t>(out, sizeof out));
 }
 
+std::string BlindIndex::message_key(Channel channel, std::string_view external_id) const {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, key_.data(), key_.size(), 16);
+  const unsigned char sep = 0;
+  for (std::string_view part : {std::string_view("message-id"), to_string(channel)}) {
+    crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(part.data()), part.size());
+    crypto_generichash_update(&st, &sep, 1);
+  }
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(external_id.data()), external_id.size());
+  std::uint8_t out[16];
+  crypto_generichash_final(&st, out, sizeof out);
+  sodium_memzero(&st, sizeof st);
+  return "h:" + base64url_encode(std::span<const std::uint8_t>(out, sizeof out));
+}
+
 }  // namespace comptoir::privacy

@@ -29,6 +29,10 @@ class BlindIndex {
   explicit BlindIndex(const SecretBytes& key);
   // Hex of the keyed hash of the normalized address; errors as normalize_address.
   Result<std::string> of(Channel channel, std::string_view address) const;
+  // The key under which a platform's message (or update) id is remembered so that a redelivery is
+  // recognised: "h:" and the unpadded base64url of a keyed BLAKE2b-128 of "message-id", the channel
+  // and the id. The id itself is never stored: WhatsApp's ids embed the customer's phone number.
+  std::string message_key(Channel channel, std::string_view external_id) const;
 
  private:
   SecretBytes key_;

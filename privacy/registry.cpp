@@ -75,7 +75,7 @@ constexpr RegisteredField kFields[] = {
     {"chat_messages.created_at", P::database, false, "when it was queued"},
     // Ids of inbound platform messages (no content, no customer link), for de-duplication.
     {"inbound_messages.channel", P::database, false, "channel"},
-    {"inbound_messages.external_id", P::database, false, "the platform's message or update id"},
+    {"inbound_messages.external_id", P::database, false, "keyed hash of the platform's message or update id"},
     {"inbound_messages.received_at", P::database, false, "when it arrived"},
     // Statuses that overtook the answer to our send (no content, no customer link), for a day.
     {"early_statuses.channel", P::database, false, "channel"},

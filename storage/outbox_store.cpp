@@ -53,6 +53,37 @@ Result<bool> OutboxStore::record_inbound(Tx& tx, const std::string& channel, con
   return sqlite3_changes(tx.handle()) == 1;
 }
 
+Result<std::int64_t> OutboxStore::key_recorded_inbound_ids(
+    Tx& tx, const std::function<std::string(const std::string& channel, const std::string& id)>& key_of) {
+  struct Row {
+    std::string channel, id;
+    std::int64_t at;
+  };
+  std::vector<Row> raw;
+  {
+    Stmt s(tx, "SELECT channel, external_id, received_at FROM inbound_messages WHERE substr(external_id, 1, 2) <> 'h:'");
+    for (;;) {
+      auto row = s.step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      raw.push_back({s.text(0), s.text(1), s.int64(2)});
+    }
+  }
+  std::int64_t keyed = 0;
+  for (const auto& r : raw) {
+    const std::string key = key_of(r.channel, r.id);
+    if (key.empty()) continue;  // not a channel this version knows: left as it is
+    Stmt ins(tx, "INSERT OR IGNORE INTO inbound_messages (channel, external_id, received_at) VALUES (?,?,?)");
+    ins.bind(1, r.channel).bind(2, key).bind(3, r.at);
+    if (auto st = ins.run(); !st) return std::unexpected(st.error());
+    Stmt del(tx, "DELETE FROM inbound_messages WHERE channel = ? AND external_id = ?");
+    del.bind(1, r.channel).bind(2, r.id);
+    if (auto st = del.run(); !st) return std::unexpected(st.error());
+    ++keyed;
+  }
+  return keyed;
+}
+
 Result<std::int64_t> OutboxStore::enqueue(Tx& tx, const OutboxRecord& r) {
   Stmt s(tx,
          "INSERT INTO outbox (customer_id, channel, kind, body_sealed, status, attempts, next_attempt_at, created_at,"

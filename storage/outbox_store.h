@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,8 +50,13 @@ class OutboxStore {
  public:
   explicit OutboxStore(Database& db) : db_(db) {}
 
-  // True if (channel, external_id) was new and is now recorded; false for a duplicate.
-  Result<bool> record_inbound(Tx& tx, const std::string& channel, const std::string& external_id, std::int64_t at);
+  // True if (channel, key) was new and is now recorded; false for a duplicate. `key` stands for
+  // the platform's message id (privacy::BlindIndex::message_key), never the id itself.
+  Result<bool> record_inbound(Tx& tx, const std::string& channel, const std::string& key, std::int64_t at);
+  // Rewrites the message ids recorded before they were kept as keys (Comptoir up to session 5
+  // stored them as they came) into their keys; returns how many. Run once at start.
+  Result<std::int64_t> key_recorded_inbound_ids(
+      Tx& tx, const std::function<std::string(const std::string& channel, const std::string& id)>& key_of);
 
   Result<std::int64_t> enqueue(Tx& tx, const OutboxRecord& r);
   // Pending messages due at `now`, at most one per customer: the oldest pending one, so each

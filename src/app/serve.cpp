@@ -131,6 +131,12 @@ int serve(const config::Config& cfg, const ServeHooks& hooks) {
   channels::OutboxWorker worker(db, customers, whatsapp, telegram, outbox_settings, *transport, clock);
   outbox.set_notifier([&worker] { worker.wake(); });
   channels::ChannelHub hub(db, engine, outbox, whatsapp, telegram, clock);
+  if (auto keyed = hub.key_recorded_inbound_ids(); !keyed) {
+    std::fprintf(stderr, "comptoir: %s\n", keyed.error().message.c_str());
+    return 1;
+  } else if (*keyed > 0) {
+    log::info("channels.inbound_ids_keyed", {{"count", *keyed}});
+  }
   // Messages the shop sends on its own reach the customer in the transaction that caused them:
   // pulled by the web chat, pushed through the outbox on WhatsApp and Telegram.
   const chat::Marketing::Deliver deliver = [&](storage::Tx& tx, const commerce::Customer& c, const chat::Reply& r) -> Status {

@@ -87,10 +87,11 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
     chat::Inbound in = inbound_from(m);
     if (in.text.size() > chat::kMaxTextBytes) in.text.resize(chat::kMaxTextBytes);
     const bool stale = m.timestamp > 0 && now - m.timestamp > whatsapp_.max_message_age_seconds;
+    const std::string key = engine_.customers().index().message_key(privacy::Channel::whatsapp, m.id);
     bool duplicate = false, malformed = false;
     auto st = db_.write([&](storage::Tx& tx) -> Status {
       duplicate = malformed = false;  // Database::write may run this more than once
-      auto fresh = store_.record_inbound(tx, "whatsapp", m.id, now);
+      auto fresh = store_.record_inbound(tx, "whatsapp", key, now);
       if (!fresh) return std::unexpected(fresh.error());
       if (!*fresh) {
         duplicate = true;
@@ -147,6 +148,20 @@ Result<WebhookResult> ChannelHub::whatsapp_webhook(std::string_view body) {
   return r;
 }
 
+Result<std::int64_t> ChannelHub::key_recorded_inbound_ids() {
+  Result<std::int64_t> keyed = 0;
+  auto st = db_.write([&](storage::Tx& tx) -> Status {
+    keyed = store_.key_recorded_inbound_ids(tx, [this](const std::string& channel, const std::string& id) {
+      privacy::Channel c;
+      return privacy::parse_channel(channel, c) ? engine_.customers().index().message_key(c, id) : std::string();
+    });
+    if (!keyed) return std::unexpected(keyed.error());
+    return ok();
+  });
+  if (!st) return std::unexpected(st.error());
+  return keyed;
+}
+
 bool ChannelHub::telegram_secret_ok(std::string_view header) const {
   return telegram_.enabled && telegram::secret_valid(header, telegram_.secret_token);
 }
@@ -169,10 +184,11 @@ Result<WebhookResult> ChannelHub::telegram_update(std::string_view body) {
   if (u->kind == "callback_query" && in.option.empty()) in.unsupported = true;
   if (in.text.size() > chat::kMaxTextBytes) in.text.resize(chat::kMaxTextBytes);
   const std::int64_t now = unix_seconds(clock_.now());
+  const std::string key = engine_.customers().index().message_key(privacy::Channel::telegram, std::to_string(u->update_id));
   bool duplicate = false;
   auto st = db_.write([&](storage::Tx& tx) -> Status {
     duplicate = false;  // Database::write may run this more than once: `in` stays unchanged
-    auto fresh = store_.record_inbound(tx, "telegram", std::to_string(u->update_id), now);
+    auto fresh = store_.record_inbound(tx, "telegram", key, now);
     if (!fresh) return std::unexpected(fresh.error());
     if (!*fresh) {
       duplicate = true;

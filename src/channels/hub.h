@@ -41,6 +41,10 @@ class ChannelHub {
   bool telegram_secret_ok(std::string_view header) const;
   Result<WebhookResult> telegram_update(std::string_view body);
 
+  // Message ids are remembered by key, never as they came (storage::OutboxStore::record_inbound);
+  // rewrites those recorded by an older Comptoir. Run at start, before webhooks are served.
+  Result<std::int64_t> key_recorded_inbound_ids();
+
  private:
   storage::Database& db_;
   chat::Engine& engine_;

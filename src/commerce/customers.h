@@ -63,6 +63,7 @@ class CustomerDirectory {
   Status add_transcript(storage::Tx& tx, const Customer& c, std::string_view direction, std::string_view text);
 
   privacy::Vault& vault() { return vault_; }
+  const privacy::BlindIndex& index() const { return index_; }
 
  private:
   storage::CustomerStore store_;

@@ -20,6 +20,7 @@
 #include "src/channels/outbox.h"
 #include "src/channels/whatsapp.h"
 #include "storage/outbox_store.h"
+#include "storage/sqlite.h"
 #include "tests/support/group_commit.h"
 #include "tests/unit/chat/engine_fixture.h"
 
@@ -210,6 +211,46 @@ TEST_F(HubTest, EachMessageIdIsProcessedOnce) {
     EXPECT_EQ(req.bearer, "unit-access-token-0123456789");
     EXPECT_EQ(req.body["messaging_product"], "whatsapp");
   }
+}
+
+// Message ids are remembered by a keyed hash, never as they came (a wamid embeds the customer's
+// number); ids an older version stored as they came are rewritten at start and still recognised.
+TEST_F(HubTest, MessageIdsAreRememberedByKeyAndOldOnesAreRekeyed) {
+  const auto ids = [&] {
+    std::vector<std::string> out;
+    EXPECT_TRUE(world.w.db->read([&](storage::Tx& tx) -> Status {
+      storage::Stmt s(tx.handle(), "SELECT external_id FROM inbound_messages ORDER BY external_id");
+      while (s.step().value_or(false)) out.push_back(s.text(0));
+      return ok();
+    }));
+    return out;
+  };
+  ASSERT_EQ(wa_post(wa_body(json::array({text("wamid.KEYED1", "33612345678", "hello")}))).processed, 1);
+  ASSERT_EQ(tg_post(R"({"update_id": 777001, "message": {"message_id": 5, "chat": {"id": 4242, "type": "private"}, "text": "hi"}})").processed, 1);
+  auto stored = ids();
+  ASSERT_EQ(stored.size(), 2u);
+  for (const auto& id : stored) {
+    EXPECT_TRUE(id.starts_with("h:")) << id;
+    EXPECT_EQ(id.find("KEYED1"), std::string::npos);
+    EXPECT_EQ(id.find("777001"), std::string::npos);
+  }
+  // Ids recorded as they came by an older version.
+  ASSERT_TRUE(world.w.db->write([&](storage::Tx& tx) -> Status {
+    return storage::exec(tx, "INSERT INTO inbound_messages VALUES ('whatsapp', 'wamid.OLD.RAW', 1800000000),"
+                             " ('telegram', '777000', 1800000000), ('sms', 'x1', 1800000000)");
+  }).has_value());
+  auto keyed = hub->key_recorded_inbound_ids();
+  ASSERT_TRUE(keyed.has_value()) << why(keyed);
+  EXPECT_EQ(*keyed, 2);
+  stored = ids();
+  EXPECT_EQ(stored.size(), 5u);
+  EXPECT_EQ(std::count_if(stored.begin(), stored.end(), [](const std::string& id) { return !id.starts_with("h:"); }), 1)
+      << "only the id of a channel this version does not know stays as it was";
+  // Their redeliveries are duplicates; running it again changes nothing.
+  EXPECT_EQ(wa_post(wa_body(json::array({text("wamid.OLD.RAW", "33612345678", "hello")}))).duplicates, 1);
+  EXPECT_EQ(tg_post(R"({"update_id": 777000, "message": {"message_id": 4, "chat": {"id": 4242, "type": "private"}, "text": "hi"}})").duplicates, 1);
+  EXPECT_EQ(wa_post(wa_body(json::array({text("wamid.KEYED1", "33612345678", "hello")}))).duplicates, 1);
+  EXPECT_EQ(hub->key_recorded_inbound_ids().value_or(-1), 0);
 }
 
 TEST_F(HubTest, OtherNumbersAndBadAddressesAreSkippedNotFailed) {

@@ -36,6 +36,25 @@ void expect_refused(Channel c, std::string_view a) {
   }
 }
 
+TEST(MessageKey, IsAKeyedHashThatNeverHoldsTheId) {
+  const SecretBytes key = SecretBytes::random(32);
+  const BlindIndex index(key);
+  // A WhatsApp message id embeds the customer's number (base64 of "16503879439" here).
+  const std::string wamid = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA";
+  const std::string k = index.message_key(Channel::whatsapp, wamid);
+  EXPECT_TRUE(k.starts_with("h:")) << k;
+  EXPECT_EQ(k.size(), 2u + 22u);  // 16 bytes, unpadded base64url
+  EXPECT_EQ(k.find("MTY1"), std::string::npos);
+  EXPECT_EQ(index.message_key(Channel::whatsapp, wamid), k);                     // deterministic
+  EXPECT_NE(index.message_key(Channel::telegram, wamid), k);                     // per channel
+  EXPECT_NE(index.message_key(Channel::whatsapp, wamid + "A"), k);               // per id
+  EXPECT_NE(BlindIndex(SecretBytes::random(32)).message_key(Channel::whatsapp, wamid), k);  // per key
+  // Not the address's blind index of the same text either.
+  auto as_address = index.of(Channel::telegram, "123456789");
+  ASSERT_TRUE(as_address.has_value());
+  EXPECT_NE(index.message_key(Channel::telegram, "123456789"), *as_address);
+}
+
 TEST(Channels, NamesRoundTrip) {
   for (Channel c : {Channel::whatsapp, Channel::telegram, Channel::webchat}) {
     Channel parsed = Channel::webchat;
