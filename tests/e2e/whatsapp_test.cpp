@@ -320,6 +320,18 @@ TEST(WhatsApp, StatusesMoveForwardOnly) {
   ASSERT_EQ(read_list["messages"].size(), 1u);
   EXPECT_EQ(read_list["messages"][0]["external_id"], wamid);
   EXPECT_EQ(read_list["counts"]["read"], 1);
+  // Every message went out naming its outbox entry in biz_opaque_callback_data, which Meta echoes
+  // in statuses: such a status needs no recipient to find its message.
+  const std::string tracker = "comptoir.outbox." + std::to_string(row["id"].get<std::int64_t>());
+  bool carried = false;
+  for (const auto& sent : shop.graph.sent_to(lea.phone())) carried = carried || sent.value("biz_opaque_callback_data", "") == tracker;
+  EXPECT_TRUE(carried) << tracker;
+  json tracked = wa::status(wamid, "failed", lea.phone());
+  tracked.erase("recipient_id");
+  tracked["biz_opaque_callback_data"] = tracker;
+  tracked["errors"] = json::array({{{"code", 131049}, {"title", "Meta chose not to deliver"}}});
+  EXPECT_EQ(shop.whatsapp(wa::envelope(nullptr, json::array({tracked})))["statuses"], 1);
+  EXPECT_EQ(status_now(), "failed");
 
   // A second reply goes sent → delivered → read in order; then a late failure wins.
   ASSERT_FALSE(lea.choose("browse").empty());
@@ -334,9 +346,11 @@ TEST(WhatsApp, StatusesMoveForwardOnly) {
   shop.whatsapp(wa::envelope(nullptr, json::array({failed})));
   shop.whatsapp(wa::envelope(nullptr, json::array({wa::status(second, "read", lea.phone())})));
   const json f = shop.outbox("?status=failed");
-  ASSERT_EQ(f["messages"].size(), 1u);
+  ASSERT_EQ(f["messages"].size(), 2u);  // newest first: the second reply, then the first
   EXPECT_EQ(f["messages"][0]["external_id"], second);
   EXPECT_EQ(f["messages"][0]["last_error"], "131026 Message undeliverable");
+  EXPECT_EQ(f["messages"][1]["external_id"], wamid);
+  EXPECT_EQ(f["messages"][1]["last_error"], "131049 Meta chose not to deliver");
   // Statuses for unknown messages are acknowledged and change nothing.
   const json unknown = shop.whatsapp(wa::envelope(nullptr, json::array({wa::status("wamid.NOT.OURS", "read", lea.phone())})));
   EXPECT_EQ(unknown["statuses"], 0);
