@@ -17,7 +17,13 @@ Result<PruneCounts> MaintenanceStore::prune(std::int64_t inbound_before, std::in
       return ok();
     });
   };
-  if (auto st = run("DELETE FROM inbound_messages WHERE received_at < ?", inbound_before, c.inbound_ids); !st) {
+  // Records are in arrival order (migration 13): the old ones are the first rows, found without
+  // an index on received_at by reading up to the first one young enough to keep.
+  if (auto st = run("DELETE FROM inbound_messages WHERE received_at < ?1 AND rowid < coalesce((SELECT rowid FROM"
+                    " inbound_messages WHERE received_at >= ?1 ORDER BY rowid LIMIT 1), (SELECT max(rowid) + 1 FROM"
+                    " inbound_messages))",
+                    inbound_before, c.inbound_ids);
+      !st) {
     return std::unexpected(st.error());
   }
   if (auto st = run("DELETE FROM outbox WHERE status <> 'pending' AND updated_at < ?", outbox_before, c.outbox_entries); !st) {

@@ -389,6 +389,23 @@ DROP INDEX outbox_pending;
 CREATE INDEX outbox_pending ON outbox(id) WHERE status = 'pending';
 CREATE INDEX outbox_failed ON outbox(id) WHERE status = 'failed';
 )sql"},
+    {13, "inbound message keys in arrival order: one index page written per message, not two", R"sql(
+-- Keyed by (channel, key) WITHOUT ROWID and indexed on received_at, a message's record touched two
+-- random pages: its key's, and its place among the same second's entries, which the index orders
+-- by key. As a rowid table the records are appended in arrival order (rows of one commit share a
+-- page) and only the unique index on (channel, key) takes a random page; old records are the
+-- first rows, so expiring them needs no index on received_at.
+CREATE TABLE inbound_messages_v13 (
+  channel     TEXT NOT NULL,
+  external_id TEXT NOT NULL,       -- privacy::BlindIndex::message_key of the platform's id
+  received_at INTEGER NOT NULL,
+  UNIQUE (channel, external_id)
+);
+INSERT INTO inbound_messages_v13 (channel, external_id, received_at)
+  SELECT channel, external_id, received_at FROM inbound_messages ORDER BY received_at;
+DROP TABLE inbound_messages;
+ALTER TABLE inbound_messages_v13 RENAME TO inbound_messages;
+)sql"},
 };
 
 }  // namespace

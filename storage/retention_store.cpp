@@ -13,7 +13,7 @@ namespace {
 
 struct TableSpec {
   std::string_view name;
-  std::string_view key;       // integer key in a stable order; "" for inbound_messages (WITHOUT ROWID)
+  std::string_view key;       // integer key in a stable order
   std::string_view customer;  // expression of the row's customer id; "" when rows belong to nobody
   bool restricted = false;    // has customer_id + restricted_until (rows kept after an erasure)
   // Per RetentionEvent: collection, last_activity, order_placed, order_completion, consent_withdrawal.
@@ -39,7 +39,7 @@ constexpr TableSpec kSpecs[] = {
      {"outbox.created_at", COMPTOIR_LAST_ACTIVITY("outbox"), "", "", ""}},
     {"chat_messages", "chat_messages.id", "chat_messages.customer_id", false,
      {"chat_messages.created_at", COMPTOIR_LAST_ACTIVITY("chat_messages"), "", "", ""}},
-    {"inbound_messages", "", "", false, {"inbound_messages.received_at", "", "", "", ""}},
+    {"inbound_messages", "inbound_messages.rowid", "", false, {"inbound_messages.received_at", "", "", "", ""}},
     {"chat_transcript", "chat_transcript.id", "chat_transcript.customer_id", false,
      {"chat_transcript.created_at", COMPTOIR_LAST_ACTIVITY("chat_transcript"), "", "", ""}},
     // A marketing consent's withdrawal is the customer's next marketing_withdrawn record; a
@@ -139,29 +139,15 @@ Result<std::int64_t> scalar(Tx& tx, const std::string& sql) {
   return *row ? s.int64(0) : 0;
 }
 
-// The keys of up to `limit` matching rows after `after` (inbound_messages: its primary keys).
+// The keys of up to `limit` matching rows after `after`.
 struct Selected {
   std::vector<std::int64_t> ids;
-  std::vector<std::pair<std::string, std::string>> inbound;  // (channel, external_id)
 };
 
 Result<Selected> select_keys(Tx& tx, const RowSelection& s, const TableSpec& t, int limit, std::int64_t after) {
   auto where = where_sql(s, t);
   if (!where) return std::unexpected(where.error());
   Selected out;
-  if (t.key.empty()) {
-    // Oldest first, through the index on received_at; deleted rows no longer match.
-    Stmt st(tx.handle(), "SELECT channel, external_id FROM inbound_messages WHERE " + *where +
-                             " ORDER BY received_at LIMIT " + std::to_string(limit));
-    if (!st.valid()) return std::unexpected(st.prepare_error());
-    for (;;) {
-      auto row = st.step();
-      if (!row) return std::unexpected(row.error());
-      if (!*row) break;
-      out.inbound.emplace_back(st.text(0), st.text(1));
-    }
-    return out;
-  }
   const std::string key(t.key);
   Stmt st(tx.handle(), "SELECT " + key + " FROM " + std::string(t.name) + " WHERE " + key + " > " + std::to_string(after) +
                            " AND " + *where + " ORDER BY " + key + " LIMIT " + std::to_string(limit));
@@ -245,19 +231,6 @@ Result<Batch> delete_rows(Tx& tx, const RowSelection& selection, int limit, std:
   if (!keys) return std::unexpected(keys.error());
   Batch b;
   const std::string name(t->name);
-  if (t->key.empty()) {
-    std::int64_t n = 0;
-    for (const auto& [channel, external_id] : keys->inbound) {
-      Stmt s(tx, "DELETE FROM inbound_messages WHERE channel = ?1 AND external_id = ?2");
-      if (!s.valid()) return std::unexpected(s.prepare_error());
-      s.bind(1, channel).bind(2, external_id);
-      if (auto st = s.run(); !st) return std::unexpected(st.error());
-      n += sqlite3_changes(tx.handle());
-    }
-    b.counts[name] = n;
-    b.more = static_cast<int>(keys->inbound.size()) == limit;
-    return b;
-  }
   if (keys->ids.empty()) {  // nothing to do: write nothing (not even an empty table's root page)
     b.counts[name] = 0;
     b.cursor = after;

@@ -16,10 +16,13 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "src/common/encoding.h"
 #include "src/common/secret.h"
+#include "storage/maintenance_store.h"
+#include "storage/outbox_store.h"
 #include "storage/subject_key_store.h"
 #include "storage/token_store.h"
 #include "tests/integration/file_checks.h"
@@ -529,6 +532,76 @@ TEST_F(DatabaseTest, OlderSchemaIsMigratedForwardOnReopen) {
   EXPECT_EQ(db->schema_version(), db->latest_schema_version());
 }
 
+// Migration 13 rebuilds inbound_messages in arrival order: the records of a version-12 database
+// survive, redeliveries stay duplicates, and only the unique index on (channel, key) remains.
+TEST_F(DatabaseTest, Migration13KeepsTheInboundRecordsAndTheirUniqueness) {
+  {
+    auto db = create_migrated();
+    ASSERT_NE(db, nullptr);
+    // Back to the version-12 shape, with records in it.
+    db->run([&](sqlite3* h) {
+      ASSERT_TRUE(raw_exec(h, "DROP TABLE inbound_messages;"
+                              " CREATE TABLE inbound_messages (channel TEXT NOT NULL, external_id TEXT NOT NULL,"
+                              " received_at INTEGER NOT NULL, PRIMARY KEY (channel, external_id)) WITHOUT ROWID;"
+                              " CREATE INDEX inbound_messages_received ON inbound_messages(received_at);"
+                              " INSERT INTO inbound_messages VALUES ('whatsapp', 'h:b', 20), ('whatsapp', 'h:a', 10),"
+                              " ('telegram', 'h:a', 30); PRAGMA user_version = 12;"));
+    });
+  }
+  auto db = open_db(key, false);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->schema_version(), 12);
+  ASSERT_TRUE(db->migrate().has_value());
+  EXPECT_EQ(db->schema_version(), db->latest_schema_version());
+  db->run([&](sqlite3* h) {
+    // In arrival order, every record kept.
+    EXPECT_EQ(raw_text(h, "SELECT group_concat(channel || ':' || external_id, ' ') FROM (SELECT * FROM inbound_messages"
+                          " ORDER BY rowid);"),
+              std::optional<std::string>("whatsapp:h:a whatsapp:h:b telegram:h:a"));
+    EXPECT_EQ(raw_int(h, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'inbound_messages';"), 1);
+    EXPECT_EQ(raw_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'inbound_messages_received';"), 0);
+  });
+  OutboxStore store(*db);
+  for (const auto& [channel, key, fresh] : std::vector<std::tuple<std::string, std::string, bool>>{
+           {"whatsapp", "h:a", false}, {"telegram", "h:a", false}, {"telegram", "h:b", true}, {"telegram", "h:b", false}}) {
+    bool recorded = false;
+    ASSERT_TRUE(db->write([&](Tx& tx) -> Status {
+                    auto r = store.record_inbound(tx, channel, key, 40);
+                    if (!r) return std::unexpected(r.error());
+                    recorded = *r;
+                    return ok();
+                  }).has_value());
+    EXPECT_EQ(recorded, fresh) << channel << " " << key;
+  }
+}
+
+// Housekeeping expires inbound records from the oldest (the first rows) without an index on
+// received_at, and only those older than the cut-off, even after the clock went back.
+TEST_F(DatabaseTest, HousekeepingExpiresOnlyOldInboundRecords) {
+  auto db = create_migrated();
+  ASSERT_NE(db, nullptr);
+  db->run([&](sqlite3* h) {
+    ASSERT_TRUE(raw_exec(h, "INSERT INTO inbound_messages VALUES ('whatsapp', 'h:1', 100), ('whatsapp', 'h:2', 200),"
+                            " ('whatsapp', 'h:3', 150), ('whatsapp', 'h:4', 300), ('whatsapp', 'h:5', 120);"));
+  });
+  MaintenanceStore m(*db);
+  auto counts = m.prune(180, 0, 0);
+  ASSERT_TRUE(counts.has_value()) << counts.error().message;
+  // 100 goes; 150 stays behind 200 (the clock went back), 120 behind 300: kept for a later run or
+  // the retention sweep, never an entry younger than the cut-off deleted.
+  EXPECT_EQ(counts->inbound_ids, 1);
+  db->run([&](sqlite3* h) {
+    EXPECT_EQ(raw_text(h, "SELECT group_concat(external_id, ' ') FROM (SELECT * FROM inbound_messages ORDER BY rowid);"),
+              std::optional<std::string>("h:2 h:3 h:4 h:5"));
+  });
+  counts = m.prune(1000, 0, 0);
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ(counts->inbound_ids, 4);
+  counts = m.prune(1000, 0, 0);
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ(counts->inbound_ids, 0);
+}
+
 // --- settings really in effect ----------------------------------------------------------------
 
 TEST_F(DatabaseTest, ConnectionSettingsAreInEffect) {
@@ -736,8 +809,9 @@ TEST_F(DatabaseTest, ExportCopyIsTheSameDatabaseUnderTheNewKey) {
   EXPECT_EQ(raw_int(raw.db, "PRAGMA application_id;"), kApplicationId);
   EXPECT_EQ(raw_text(raw.db, "PRAGMA journal_mode;"), "wal");
   EXPECT_EQ(raw_int(raw.db, "SELECT count(*) FROM outbox;"), 0);
-  // The partial indexes and the WITHOUT ROWID table came along.
+  // The partial indexes and the inbound message keys' unique constraint came along.
   EXPECT_EQ(raw_int(raw.db, "SELECT count(*) FROM sqlite_master WHERE name IN ('outbox_pending', 'outbox_failed', 'inbound_messages');"), 3);
+  EXPECT_EQ(raw_int(raw.db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'inbound_messages';"), 1);
   EXPECT_EQ(raw_text(raw.db, "SELECT sql FROM sqlite_master WHERE name = 'outbox_failed';"),
             "CREATE INDEX outbox_failed ON outbox(id) WHERE status = 'failed'");
 }
