@@ -207,7 +207,8 @@ Result<WebhookResult> ChannelHub::telegram_update(std::string_view body) {
       if (!handled) return std::unexpected(handled.error());
     }
     if (handled->erased) {  // the customer erased their data in this message: confirm without them
-      return outbox_.enqueue_detached(tx, in.channel, in.address, handled->customer.language, handled->replies);
+      return outbox_.enqueue_detached(tx, in.channel, in.address, handled->customer.language, handled->replies,
+                                      u->callback_id);
     }
     if (!u->callback_id.empty()) {
       if (auto s = outbox_.enqueue_callback_answer(tx, handled->customer, u->callback_id); !s) return s;

@@ -123,10 +123,27 @@ Status Outbox::enqueue(storage::Tx& tx, const commerce::Customer& customer, cons
 }
 
 Status Outbox::enqueue_detached(storage::Tx& tx, privacy::Channel channel, const std::string& address,
-                                const std::string& language, const std::vector<chat::Reply>& replies) {
+                                const std::string& language, const std::vector<chat::Reply>& replies,
+                                const std::string& callback_id) {
   if (channel == privacy::Channel::webchat) return fail(Errc::internal, "web chat has no outbox");
   auto subject = customers_.vault().create_subject(tx);
   if (!subject) return std::unexpected(subject.error());
+  const auto queue = [&](const std::string& kind, const std::string& body) -> Status {
+    auto sealed = customers_.vault().seal(tx, *subject, {"outbox", "body", detached_row(*subject)}, body);
+    if (!sealed) return std::unexpected(sealed.error());
+    storage::OutboxRecord r;
+    r.channel = std::string(privacy::to_string(channel));
+    r.kind = kind;
+    r.body_sealed = std::move(*sealed);
+    r.detached_subject = *subject;
+    r.created_at = r.next_attempt_at = unix_seconds(clock_.now());
+    auto id = store_.enqueue(tx, r);
+    if (!id) return std::unexpected(id.error());
+    return ok();
+  };
+  if (channel == privacy::Channel::telegram && !callback_id.empty()) {
+    if (auto s = queue("callback_answer", telegram::render_callback_answer(callback_id)); !s) return s;
+  }
   for (const auto& reply : replies) {
     std::vector<std::string> bodies;
     if (channel == privacy::Channel::whatsapp) {
@@ -137,16 +154,7 @@ Status Outbox::enqueue_detached(storage::Tx& tx, privacy::Channel channel, const
       bodies = telegram::render(reply, address);
     }
     for (const auto& b : bodies) {
-      auto sealed = customers_.vault().seal(tx, *subject, {"outbox", "body", detached_row(*subject)}, b);
-      if (!sealed) return std::unexpected(sealed.error());
-      storage::OutboxRecord r;
-      r.channel = std::string(privacy::to_string(channel));
-      r.kind = "message";
-      r.body_sealed = std::move(*sealed);
-      r.detached_subject = *subject;
-      r.created_at = r.next_attempt_at = unix_seconds(clock_.now());
-      auto id = store_.enqueue(tx, r);
-      if (!id) return std::unexpected(id.error());
+      if (auto s = queue("message", b); !s) return s;
     }
   }
   return ok();

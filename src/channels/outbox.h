@@ -77,9 +77,12 @@ class Outbox {
   // A last message to a customer being erased in the caller's transaction (the confirmation of
   // the erasure): rendered for `channel` and `address` (taken before the erasure), sealed under
   // a throw-away subject key of its own, without a link to the customer; the worker sends it
-  // and then shreds that key. WhatsApp: sent as if inside the 24-hour window.
+  // and then shreds that key. WhatsApp: sent as if inside the 24-hour window. Telegram: a
+  // `callback_id` (the erasure confirmed by a button) is answered the same way, so the button
+  // stops spinning although the customer it came from is gone.
   Status enqueue_detached(storage::Tx& tx, privacy::Channel channel, const std::string& address,
-                          const std::string& language, const std::vector<chat::Reply>& replies);
+                          const std::string& language, const std::vector<chat::Reply>& replies,
+                          const std::string& callback_id = {});
   static std::string detached_row(const std::string& subject) { return "detached:" + subject; }
   // Telegram: every callback query must be answered (it stops the button's spinner).
   Status enqueue_callback_answer(storage::Tx& tx, const commerce::Customer& customer, const std::string& callback_id);

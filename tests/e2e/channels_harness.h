@@ -471,4 +471,101 @@ inline bool offers(const std::vector<json>& msgs, const std::string& id) {
   return false;
 }
 
+// A Telegram user chatting with the shop's bot through the Bot API stand-in: sends updates
+// (messages, callback queries) and reads what the bot sent to their chat.
+class TgCustomer {
+ public:
+  TgCustomer(ChannelShop& shop, std::int64_t chat_id, std::string first_name)
+      : shop_(shop), chat_id_(chat_id), first_name_(std::move(first_name)) {
+    shop_.personal(first_name_);
+    shop_.personal(std::to_string(chat_id_));
+  }
+  std::string chat() const { return std::to_string(chat_id_); }
+
+  json user() const { return {{"id", chat_id_}, {"is_bot", false}, {"first_name", first_name_}, {"language_code", "en"}}; }
+  json update_message(std::int64_t update_id, const std::string& text) const {
+    return {{"update_id", update_id},
+            {"message", {{"message_id", update_id - 100000}, {"date", unix_now()}, {"from", user()},
+                         {"chat", {{"id", chat_id_}, {"type", "private"}, {"first_name", first_name_}}}, {"text", text}}}};
+  }
+  json update_callback(std::int64_t update_id, const std::string& data) const {
+    return {{"update_id", update_id},
+            {"callback_query", {{"id", "cbq" + std::to_string(update_id)}, {"from", user()}, {"chat_instance", "-8765432109876543210"},
+                                {"message", {{"message_id", 1}, {"date", unix_now()}, {"chat", {{"id", chat_id_}, {"type", "private"}}}, {"text", "menu"}}},
+                                {"data", data}}}};
+  }
+
+  std::vector<json> send(const json& update) {
+    const json r = shop_.telegram(update);
+    EXPECT_EQ(r.value("processed", -1), 1) << r.dump();
+    shop_.settled();
+    return fresh();
+  }
+  std::vector<json> say(const std::string& text) {
+    shop_.personal(text);
+    return send(update_message(next_update_++, text));
+  }
+  std::vector<json> tap(const std::string& data) {
+    EXPECT_TRUE(offered(data)) << data << " was not offered:\n" << dump(last_);
+    return send(update_callback(next_update_++, data));
+  }
+  bool offered(const std::string& data) const {
+    for (const auto& m : last_) {
+      if (!m.contains("reply_markup")) continue;
+      for (const auto& row : m["reply_markup"]["inline_keyboard"]) {
+        for (const auto& b : row) {
+          if (b.value("callback_data", "") == data) return true;
+        }
+      }
+    }
+    return false;
+  }
+  std::string offered_prefix(const std::string& prefix) const {
+    for (const auto& m : last_) {
+      if (!m.contains("reply_markup")) continue;
+      for (const auto& row : m["reply_markup"]["inline_keyboard"]) {
+        for (const auto& b : row) {
+          if (b.value("callback_data", "").starts_with(prefix)) return b["callback_data"];
+        }
+      }
+    }
+    ADD_FAILURE() << "nothing starting with " << prefix << " offered:\n" << dump(last_);
+    return prefix;
+  }
+  std::vector<json> fresh() {
+    const auto all = shop_.bot.calls("sendMessage", chat());
+    std::vector<json> out(all.begin() + static_cast<std::ptrdiff_t>(std::min(seen_, all.size())), all.end());
+    seen_ = all.size();
+    last_ = out;
+    return out;
+  }
+  static std::string text_of(const std::vector<json>& msgs) {
+    std::string s;
+    for (const auto& m : msgs) s += m.value("text", "") + "\n";
+    return s;
+  }
+  static std::string dump(const std::vector<json>& msgs) {
+    std::string s;
+    for (const auto& m : msgs) s += m.dump() + "\n";
+    return s;
+  }
+  std::int64_t next_update() const { return next_update_; }
+  void skip_update_ids(std::int64_t n) { next_update_ += n; }
+
+ private:
+  ChannelShop& shop_;
+  std::int64_t chat_id_;
+  std::string first_name_;
+  std::int64_t next_update_ = 800000000 + 1000 * (chat_id_ % 1000);
+  std::size_t seen_ = 0;
+  std::vector<json> last_;
+};
+
+inline ChannelOptions telegram_only() {
+  ChannelOptions o;
+  o.whatsapp = false;
+  o.telegram = true;
+  return o;
+}
+
 }  // namespace comptoir::testing::e2e

@@ -1,6 +1,6 @@
 // End-to-end tests of data-subject requests against the real `comptoir serve`: every right over
 // the web chat (the code arrives in the chat's news), erasure and an operator-opened request over
-// the WhatsApp stand-in, the abuses (unknown address, wrong codes, malformed bodies, rate
+// the WhatsApp stand-in, the chat and the page over the Telegram stand-in, the abuses (unknown address, wrong codes, malformed bodies, rate
 // limits), the merchant's register (JSON, CSV, the auditor's view without personal data), and the
 // completeness of the export against the data inventory. Each test ends with a clean stop and a
 // search of the server's output for the personal data and secrets it used.
@@ -472,6 +472,63 @@ TEST(PrivacyRequests, ErasureAndStaffRequestsOverWhatsApp) {
   shop.stop();
 }
 
+
+// Telegram: "mes données" in the chat answers with a one-time export link; a request opened on
+// the page for the chat id sends its code to that chat; "supprimer mes données" asks first, and
+// the confirmation button (a callback query, answered like every other) erases.
+TEST(PrivacyRequests, FromInsideTheChatAndThePageOverTelegram) {
+  ChannelShop shop;
+  ASSERT_TRUE(shop.start(telegram_only()));
+  TgCustomer chloe(shop, 5550077, "Chloé Télé");
+  ASSERT_FALSE(chloe.say("bonjour").empty());
+  auto c = shop.s->client();
+
+  // In the chat: a one-time link to the export.
+  std::string text = TgCustomer::text_of(chloe.say("mes données"));
+  const auto at = text.find("/privacy/v1/exports/");
+  ASSERT_NE(at, std::string::npos) << text;
+  const std::string path = text.substr(at, std::string("/privacy/v1/exports/").size() + 64);
+  auto r = c.Get(path.c_str());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("\"comptoir.export.v1\""), std::string::npos);
+  EXPECT_EQ(c.Get(path.c_str())->status, 410) << "the link works once";
+
+  // On the page, for the chat id: the code goes to the Telegram chat.
+  const Answer o = open(*shop.s, "access", "telegram", chloe.chat());
+  ASSERT_EQ(o.status, 202) << o.raw;
+  shop.settled();
+  const std::string code = code_in(TgCustomer::text_of(chloe.fresh()));
+  ASSERT_EQ(code.size(), 8u) << "the code reached the Telegram chat";
+  EXPECT_EQ(verify(*shop.s, o.body["request_id"], "00000000").status, 403);
+  const Answer v = verify(*shop.s, o.body["request_id"], code);
+  ASSERT_EQ(v.status, 200) << v.raw;
+  EXPECT_TRUE(v.body["export_url"].is_string());
+
+  // Erasure from the chat: asked first, done on the confirmation button.
+  const std::size_t answered = shop.bot.calls("answerCallbackQuery").size();
+  chloe.say("supprimer mes données");
+  ASSERT_TRUE(chloe.offered("rights:erasure_yes"));
+  text = TgCustomer::text_of(chloe.tap("rights:erasure_yes"));
+  EXPECT_NE(text.find("vos données ont été effacées"), std::string::npos) << text;
+  EXPECT_EQ(shop.bot.calls("answerCallbackQuery").size(), answered + 1) << "the button stops spinning";
+  auto reg = json::parse(c.Get("/api/v1/privacy/requests", bearer(shop.op))->body);
+  ASSERT_EQ(reg["requests"].size(), 3u) << reg.dump();
+  std::size_t erased = 0;
+  for (const auto& q : reg["requests"]) {
+    if (q["outcome"] == "erased") {
+      ++erased;
+      EXPECT_EQ(q["origin"], "chat");
+      EXPECT_TRUE(q["customer_id"].is_null()) << "unlinked from the erased customer";
+    }
+  }
+  EXPECT_EQ(erased, 1u);
+  // Nothing of Chloé is left: a new request for her chat id finds nobody, and no code goes out.
+  EXPECT_EQ(open(*shop.s, "access", "telegram", chloe.chat()).status, 202);
+  shop.settled();
+  EXPECT_TRUE(chloe.fresh().empty());
+  shop.stop();
+}
 
 TEST(PrivacyRequests, FromInsideTheChatOverWhatsAppAndTheWebChat) {
   ChannelShop shop;
