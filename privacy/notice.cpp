@@ -151,6 +151,19 @@ std::string render(const Inventory& inv, const NoticeSettings& settings, const S
     h += "<dt>" + html_escape(s.get("data.erasure")) + "</dt><dd>" + html_escape(erasure) + "</dd>\n</dl>\n</section>\n";
   }
 
+  // Transfers outside the EEA (Art. 13(1)(f)): where to, and on which safeguard.
+  h += "<h2>" + html_escape(s.get("transfers.heading")) + "</h2>\n";
+  if (inv.transfers.empty()) {
+    h += "<p>" + html_escape(s.get("transfers.none")) + "</p>\n";
+  } else {
+    h += "<p>" + html_escape(s.get("transfers.intro")) + "</p>\n<ul class=\"transfers\">\n";
+    for (const auto& t : inv.transfers) {
+      h += "<li>" + html_escape(t.destination.in(lang)) + "<br>" +
+           html_escape(s.get("transfers.safeguard", {{"safeguard", t.safeguard.in(lang)}})) + "</li>\n";
+    }
+    h += "</ul>\n";
+  }
+
   h += "<h2>" + html_escape(s.get("not_collected.heading")) + "</h2>\n<ul>\n";
   for (const Category* c : not_collected) {
     h += "<li><strong>" + html_escape(c->name.in(lang)) + "</strong>: " + html_escape(c->description.in(lang)) + "</li>\n";

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <map>
+
 #include "src/common/files.h"
 #include "tests/support/temp_dir.h"
 
@@ -59,6 +61,34 @@ TEST(Notice, EveryLanguageShowsEveryCollectedCategoryAndTheRights) {
   EXPECT_TRUE(has(n->page("de"), "Art. 6 Abs. 1 lit. f DSGVO"));
   EXPECT_TRUE(has(n->page("de"), "90 Tage nach Ihrer letzten Nachricht"));
   EXPECT_NE(n->version("en"), n->version("fr"));
+}
+
+// Art. 13(1)(f): the notice names every transfer outside the EEA from the inventory, with its
+// safeguard, in each language; an inventory without transfers says there are none.
+TEST(Notice, TransfersOutsideTheEeaAreNamedWithTheirSafeguards) {
+  Inventory inv = inventory();
+  ASSERT_FALSE(inv.transfers.empty());
+  auto n = Notice::build(inv, settings());
+  ASSERT_TRUE(n.has_value()) << n.error().message;
+  const std::map<std::string, std::string> heading = {{"en", "Transfers outside the European Economic Area"},
+                                                      {"fr", "Transferts hors de l'Espace économique européen"},
+                                                      {"de", "Übermittlungen außerhalb des Europäischen Wirtschaftsraums"}};
+  for (const char* lang : {"en", "fr", "de"}) {
+    const std::string& page = n->page(lang);
+    EXPECT_TRUE(has(page, html_escape(heading.at(lang)))) << lang;
+    for (const auto& t : inv.transfers) {
+      EXPECT_TRUE(has(page, html_escape(t.destination.in(lang)))) << lang;
+      EXPECT_TRUE(has(page, html_escape(t.safeguard.in(lang)))) << lang;
+    }
+  }
+  EXPECT_TRUE(has(n->page("en"), "Meta Platforms, Inc., United States"));
+  EXPECT_TRUE(has(n->page("en"), "(Art. 49(1)(b))"));
+  inv.transfers.clear();
+  auto none = Notice::build(inv, settings());
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(has(none->page("en"), "We do not transfer your personal data outside the European Economic Area."));
+  EXPECT_FALSE(has(none->page("en"), "Meta Platforms, Inc."));
+  EXPECT_NE(none->version("en"), n->version("en"));
 }
 
 TEST(Notice, MerchantTextIsEscaped) {
