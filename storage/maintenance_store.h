@@ -21,7 +21,9 @@ class MaintenanceStore {
  public:
   explicit MaintenanceStore(Database& db) : db_(db) {}
   // Deletes inbound ids received before `inbound_before`, non-pending outbox entries last
-  // updated before `outbox_before`, and conversations last updated before `conversations_before`.
+  // updated before `outbox_before`, and conversations last updated before `conversations_before`,
+  // kPruneBatch rows per write.
+  static constexpr std::int64_t kPruneBatch = 2000;
   Result<PruneCounts> prune(std::int64_t inbound_before, std::int64_t outbox_before, std::int64_t conversations_before);
 
  private:

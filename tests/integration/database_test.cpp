@@ -602,6 +602,41 @@ TEST_F(DatabaseTest, HousekeepingExpiresOnlyOldInboundRecords) {
   EXPECT_EQ(counts->inbound_ids, 0);
 }
 
+// Housekeeping deletes a backlog in batches of MaintenanceStore::kPruneBatch rows, each its own
+// write, until nothing old is left; everything young stays.
+TEST_F(DatabaseTest, HousekeepingDeletesABacklogInBatches) {
+  auto db = create_migrated();
+  ASSERT_NE(db, nullptr);
+  const std::int64_t old_rows = 2 * MaintenanceStore::kPruneBatch + 500;
+  db->run([&](sqlite3* h) {
+    ASSERT_TRUE(raw_exec(h, "CREATE TEMP TABLE n (i INTEGER PRIMARY KEY);"
+                            " WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < " +
+                                std::to_string(old_rows + 100) + ") INSERT INTO n SELECT i FROM c;"
+                                " INSERT INTO inbound_messages SELECT 'whatsapp', 'h:' || i, CASE WHEN i <= " +
+                                std::to_string(old_rows) + " THEN 10 ELSE 500 END FROM n;"
+                                " INSERT INTO customers (subject_id, channel, address_index, address_sealed, created_at, last_active_at)"
+                                " SELECT 'sub_' || i, 'webchat', 'idx' || i, x'00', 1, 1 FROM n;"
+                                " INSERT INTO outbox (customer_id, channel, kind, status, next_attempt_at, created_at, updated_at)"
+                                " SELECT i, 'whatsapp', 'message', CASE WHEN i % 7 = 0 THEN 'pending' ELSE 'sent' END, 1, 1,"
+                                " CASE WHEN i <= " + std::to_string(old_rows) + " THEN 10 ELSE 500 END FROM n;"
+                                " INSERT INTO conversations SELECT i, x'00', CASE WHEN i <= " + std::to_string(old_rows) +
+                                " THEN 10 ELSE 500 END FROM n;"));
+  });
+  MaintenanceStore m(*db);
+  auto counts = m.prune(100, 100, 100);
+  ASSERT_TRUE(counts.has_value()) << counts.error().message;
+  EXPECT_EQ(counts->inbound_ids, old_rows);
+  EXPECT_EQ(counts->conversations, old_rows);
+  std::int64_t pending_old = 0;
+  for (std::int64_t i = 1; i <= old_rows; ++i) pending_old += i % 7 == 0;
+  EXPECT_EQ(counts->outbox_entries, old_rows - pending_old) << "pending entries are never pruned";
+  db->run([&](sqlite3* h) {
+    EXPECT_EQ(raw_int(h, "SELECT count(*) FROM inbound_messages;"), 100);
+    EXPECT_EQ(raw_int(h, "SELECT count(*) FROM conversations;"), 100);
+    EXPECT_EQ(raw_int(h, "SELECT count(*) FROM outbox WHERE updated_at = 10;"), pending_old);
+  });
+}
+
 // --- settings really in effect ----------------------------------------------------------------
 
 TEST_F(DatabaseTest, ConnectionSettingsAreInEffect) {
