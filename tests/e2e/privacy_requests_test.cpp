@@ -105,6 +105,21 @@ Answer verify(ServerInstance& s, const std::string& id, const std::string& code)
   return post(s, "/privacy/v1/requests/" + id + "/verify", json{{"code", code}}.dump());
 }
 
+// The one-time export link a chat reply carries: fetched once, it must be the JSON export.
+// Returns its path ("" when the reply has none).
+std::string fetch_export_link(ServerInstance& s, const std::string& reply) {
+  const std::string prefix = "/privacy/v1/exports/";
+  const auto at = reply.find(prefix);
+  EXPECT_NE(at, std::string::npos) << reply;
+  if (at == std::string::npos) return "";
+  const std::string path = reply.substr(at, prefix.size() + 64);
+  auto c = s.client();
+  auto r = c.Get(path.c_str());
+  EXPECT_TRUE(r && r->status == 200) << path;
+  EXPECT_TRUE(r && r->body.find("\"comptoir.export.v1\"") != std::string::npos);
+  return path;
+}
+
 // Opens a request for the web chat customer, reads the code from their chat, verifies it.
 json exercise(ServerInstance& s, Chatter& who, const std::string& type, const json& changes = nullptr) {
   who.news();
@@ -484,14 +499,8 @@ TEST(PrivacyRequests, FromInsideTheChatAndThePageOverTelegram) {
   auto c = shop.s->client();
 
   // In the chat: a one-time link to the export.
-  std::string text = TgCustomer::text_of(chloe.say("mes données"));
-  const auto at = text.find("/privacy/v1/exports/");
-  ASSERT_NE(at, std::string::npos) << text;
-  const std::string path = text.substr(at, std::string("/privacy/v1/exports/").size() + 64);
-  auto r = c.Get(path.c_str());
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 200);
-  EXPECT_NE(r->body.find("\"comptoir.export.v1\""), std::string::npos);
+  const std::string path = fetch_export_link(*shop.s, TgCustomer::text_of(chloe.say("mes données")));
+  ASSERT_FALSE(path.empty());
   EXPECT_EQ(c.Get(path.c_str())->status, 410) << "the link works once";
 
   // On the page, for the chat id: the code goes to the Telegram chat.
@@ -509,7 +518,7 @@ TEST(PrivacyRequests, FromInsideTheChatAndThePageOverTelegram) {
   const std::size_t answered = shop.bot.calls("answerCallbackQuery").size();
   chloe.say("supprimer mes données");
   ASSERT_TRUE(chloe.offered("rights:erasure_yes"));
-  text = TgCustomer::text_of(chloe.tap("rights:erasure_yes"));
+  const std::string text = TgCustomer::text_of(chloe.tap("rights:erasure_yes"));
   EXPECT_NE(text.find("vos données ont été effacées"), std::string::npos) << text;
   EXPECT_EQ(shop.bot.calls("answerCallbackQuery").size(), answered + 1) << "the button stops spinning";
   auto reg = json::parse(c.Get("/api/v1/privacy/requests", bearer(shop.op))->body);
@@ -555,14 +564,7 @@ TEST(PrivacyRequests, FromInsideTheChatOverWhatsAppAndTheWebChat) {
   // The web chat: "my data" answers with a one-time link.
   Chatter zoe(*shop.s);
   zoe.say("hello");
-  const std::string reply = zoe.say("my data");
-  const auto at = reply.find("/privacy/v1/exports/");
-  ASSERT_NE(at, std::string::npos) << reply;
-  const std::string path = reply.substr(at, std::string("/privacy/v1/exports/").size() + 64);
-  auto r = c.Get(path.c_str());
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 200);
-  EXPECT_NE(r->body.find("\"comptoir.export.v1\""), std::string::npos);
+  EXPECT_FALSE(fetch_export_link(*shop.s, zoe.say("my data")).empty());
   shop.stop();
 }
 
