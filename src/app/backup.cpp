@@ -23,6 +23,7 @@
 #include "src/common/log.h"
 #include "src/rights/erasure.h"
 #include "src/rights/erasure_journal.h"
+#include "storage/audit_store.h"
 #include "storage/subject_key_store.h"
 
 namespace comptoir::app {
@@ -166,6 +167,36 @@ Result<SecretBytes> passphrase_master(const std::string& env, const privacy::Arg
   const char* v = std::getenv(env.c_str());
   if (v == nullptr || *v == '\0') return fail(Errc::config, "--old-passphrase-env names " + env + ", which is not set");
   return privacy::master_from_passphrase(SecretBytes::copy_of(std::string_view(v)), params);
+}
+
+// The audit log the live database recorded after event `after`: its events and checkpoints.
+struct LiveAudit {
+  std::vector<storage::AuditEventRow> events;
+  std::vector<storage::AuditCheckpointRow> checkpoints;
+};
+
+Result<LiveAudit> live_audit_after(const fs::path& file, const SecretBytes& key, std::int64_t after) {
+  storage::OpenOptions o;
+  auto db = storage::Database::open(file, key, o);
+  if (!db) return std::unexpected(db.error());
+  LiveAudit out;
+  storage::AuditStore audit(**db);
+  auto st = (*db)->read([&](storage::Tx& tx) -> Status {
+    for (std::int64_t from = after;;) {
+      auto page = audit.events_after(tx, from, 4096);
+      if (!page) return std::unexpected(page.error());
+      if (page->empty()) break;
+      from = page->back().seq;
+      for (auto& e : *page) out.events.push_back(std::move(e));
+    }
+    auto cps = audit.checkpoints_after(tx, after, 1 << 30);
+    if (!cps) return std::unexpected(cps.error());
+    out.checkpoints = std::move(*cps);
+    return ok();
+  });
+  (*db)->close();
+  if (!st) return std::unexpected(st.error());
+  return out;
 }
 
 // The tombstones of the live database, if it opens.
@@ -574,6 +605,38 @@ Result<RestoreResult> restore_data_dir(const config::Config& cfg, const privacy:
   rights::ErasureJournal journal(journal_file);
   if (auto n = journal.append(entries); !n) return fail_with(n.error());
 
+  // The audit log is in the database: the events the live one recorded after the backup was
+  // taken continue the backup's chain, so they are carried over as they are (the chain and its
+  // signed checkpoints still verify) before anything new is recorded. If the live chain does not
+  // continue this backup's (it was itself restored from another since), they are left in the
+  // kept database.
+  storage::AuditStore audit(db);
+  storage::AuditHead head;
+  if (auto st = db.read([&](storage::Tx& tx) -> Status {
+        auto h = audit.head(tx);
+        if (!h) return std::unexpected(h.error());
+        head = std::move(*h);
+        return ok();
+      });
+      !st) {
+    return fail_with(st.error());
+  }
+  LiveAudit carried;
+  if (had_db && result.live_database_read) {
+    auto live = live_audit_after(paths.database, current->database(), head.seq);
+    if (!live) {
+      log::warn("restore.live_audit_unreadable", {{"error", live.error().message}});
+    } else if (!live->events.empty()) {
+      bool continues = live->events.front().prev_hash == head.hash || (head.seq == 0 && live->events.front().seq == 1);
+      for (std::size_t i = 0; continues && i < live->events.size(); ++i) {
+        continues = live->events[i].seq == head.seq + 1 + static_cast<std::int64_t>(i) &&
+                    (i == 0 || live->events[i].prev_hash == live->events[i - 1].hash);
+      }
+      if (continues) carried = std::move(*live);
+      else result.audit_events_left = live->events.size();
+    }
+  }
+
   const Clock& clock = system_clock();
   privacy::Vault vault(store, current->key_wrapping(), clock);
   auto rec = recorder(cfg, db, *current);
@@ -582,6 +645,13 @@ Result<RestoreResult> restore_data_dir(const config::Config& cfg, const privacy:
     result.customers_erased = 0;
     result.keys_shredded = 0;
     result.erasures_after_backup = 0;
+    for (const auto& e : carried.events) {
+      if (auto s = audit.append(tx, e); !s) return s;
+    }
+    for (const auto& c : carried.checkpoints) {
+      if (auto s = audit.add_checkpoint(tx, c); !s) return s;
+    }
+    result.audit_events_carried = carried.events.size();
     for (const auto& [id, at] : erased) {
       auto dead = store.is_shredded(tx, id);
       if (!dead) return std::unexpected(dead.error());
@@ -610,7 +680,9 @@ Result<RestoreResult> restore_data_dir(const config::Config& cfg, const privacy:
                     {"customers_erased", static_cast<std::int64_t>(result.customers_erased)},
                     {"keys_shredded", static_cast<std::int64_t>(result.keys_shredded)},
                     {"customers", result.counts.customers},
-                    {"orders", result.counts.orders}};
+                    {"orders", result.counts.orders},
+                    {"audit_events_carried", static_cast<std::int64_t>(result.audit_events_carried)},
+                    {"audit_events_left", static_cast<std::int64_t>(result.audit_events_left)}};
     event.details = {{"taken_at", rfc3339(result.taken_at)},
                      {"backup_schema_version", std::to_string(result.backup_schema_version)},
                      {"reencrypted", result.reencrypted ? "true" : "false"}};

@@ -95,6 +95,10 @@ struct RestoreResult {
   bool journal_read = false;         // DATA_DIR/erasures.journal was read
   bool reencrypted = false;          // the backup was made under an earlier master key
   bool data_dir_meta_restored = false;  // data-dir.json was missing and was written from the backup
+  // Audit events the live database recorded after the backup: carried over when they continue
+  // the backup's chain, otherwise left (they stay in the kept database).
+  std::size_t audit_events_carried = 0;
+  std::size_t audit_events_left = 0;
   std::optional<fs::path> previous_database;  // where the replaced database was kept
 };
 

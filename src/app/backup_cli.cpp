@@ -80,6 +80,11 @@ int cmd_restore(const Options& o) {
   std::printf("  erasure sources: live database %s, %s %s%s\n", r->live_database_read ? "read" : "not available",
               "erasures.journal", r->journal_read ? "read" : "not available",
               o.journals.empty() ? "" : ", plus the --journal copies");
+  std::printf("  audit log: %zu events recorded after the backup carried over", r->audit_events_carried);
+  if (r->audit_events_left > 0) {
+    std::printf("; %zu that do not continue this backup's chain left in the replaced database", r->audit_events_left);
+  }
+  std::printf("\n");
   if (r->reencrypted) std::printf("  the backup was made under an earlier master key: re-encrypted under the current one\n");
   if (r->data_dir_meta_restored) std::printf("  data-dir.json was missing: written from the backup\n");
   std::printf("  now: schema %d, %lld customers, %lld orders\n", r->schema_version,
