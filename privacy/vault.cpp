@@ -51,6 +51,13 @@ bool open_with(const std::uint8_t* key, std::span<const std::uint8_t> ad,
              ad.data(), ad.size(), envelope.data() + 1, key) == 0;
 }
 
+Status check_envelope(std::span<const std::uint8_t> envelope) {
+  if (envelope.size() < Vault::kOverhead || envelope[0] != kEnvelopeVersion) {
+    return fail(Errc::crypto, "not a sealed field envelope");
+  }
+  return ok();
+}
+
 }  // namespace
 
 std::vector<std::uint8_t> field_associated_data(std::string_view subject_id, const FieldPlace& place) {
@@ -106,6 +113,20 @@ Result<std::string> Vault::create_subject() {
   return out;
 }
 
+namespace {
+
+// Opens a well-formed envelope sealed at `place` for `subject_id` under the data key `key`.
+Result<std::string> open_field(const std::uint8_t* key, const std::string& subject_id, const FieldPlace& place,
+                               std::span<const std::uint8_t> envelope) {
+  std::string out(envelope.size() - Vault::kOverhead, '\0');
+  if (!open_with(key, field_associated_data(subject_id, place), envelope, reinterpret_cast<std::uint8_t*>(out.data()))) {
+    return fail(Errc::crypto, "sealed field failed authentication (altered, moved or foreign)");
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<const std::uint8_t*> Vault::subject_key(storage::Tx& tx, const std::string& subject_id) {
   // Read every time, so that a shredded or replaced key is noticed even within a transaction.
   auto row = store_.find(tx, subject_id);
@@ -157,24 +178,15 @@ Result<std::vector<std::uint8_t>> Vault::seal(const std::string& subject_id, con
 
 Result<std::string> Vault::open(storage::Tx& tx, const std::string& subject_id, const FieldPlace& place,
                                 std::span<const std::uint8_t> envelope) {
-  if (envelope.size() < kOverhead || envelope[0] != kEnvelopeVersion) {
-    return fail(Errc::crypto, "not a sealed field envelope");
-  }
+  if (auto st = check_envelope(envelope); !st) return std::unexpected(st.error());
   auto key = subject_key(tx, subject_id);
   if (!key) return std::unexpected(key.error());
-  std::string out(envelope.size() - kOverhead, '\0');
-  if (!open_with(*key, field_associated_data(subject_id, place), envelope,
-                 reinterpret_cast<std::uint8_t*>(out.data()))) {
-    return fail(Errc::crypto, "sealed field failed authentication (altered, moved or foreign)");
-  }
-  return out;
+  return open_field(*key, subject_id, place, envelope);
 }
 
 Result<std::string> Vault::open_with_wrapped_key(const std::string& subject_id, std::span<const std::uint8_t> wrapped_key,
                                                  const FieldPlace& place, std::span<const std::uint8_t> envelope) {
-  if (envelope.size() < kOverhead || envelope[0] != kEnvelopeVersion) {
-    return fail(Errc::crypto, "not a sealed field envelope");
-  }
+  if (auto st = check_envelope(envelope); !st) return std::unexpected(st.error());
   if (wrapped_key.empty()) return fail(Errc::gone, "the subject's key was shredded");
   if (wrapped_key.size() != kOverhead + 32) return fail(Errc::corrupt, "stored subject key has the wrong size");
   // One guarded buffer per thread (sodium_malloc per call would cost an mmap and mprotects),
@@ -188,12 +200,7 @@ Result<std::string> Vault::open_with_wrapped_key(const std::string& subject_id, 
   if (!open_with(wrapping_key_.data(), key_associated_data(subject_id), wrapped_key, key.data())) {
     return fail(Errc::corrupt, "stored subject key does not open with this key-wrapping key");
   }
-  std::string out(envelope.size() - kOverhead, '\0');
-  if (!open_with(key.data(), field_associated_data(subject_id, place), envelope,
-                 reinterpret_cast<std::uint8_t*>(out.data()))) {
-    return fail(Errc::crypto, "sealed field failed authentication (altered, moved or foreign)");
-  }
-  return out;
+  return open_field(key.data(), subject_id, place, envelope);
 }
 
 Result<std::string> Vault::open(const std::string& subject_id, const FieldPlace& place,

@@ -271,7 +271,8 @@ Result<std::vector<OutboxRecord>> OutboxStore::list(const std::optional<std::str
     std::string sql = std::string("SELECT ") + kColumns + " FROM outbox WHERE id < :before";
     // Pending and failed entries have their own (partial) indexes, which SQLite uses only when the
     // status is written into the statement.
-    if (status && (*status == "pending" || *status == "failed")) sql += " AND status = '" + *status + "'";
+    if (status && *status == "pending") sql += " AND status = 'pending'";
+    else if (status && *status == "failed") sql += " AND status = 'failed'";
     else if (status) sql += " AND status = :status";
     sql += " ORDER BY id DESC LIMIT :limit";
     Stmt s(tx, sql);
@@ -332,15 +333,6 @@ Status OutboxStore::set_last_inbound(Tx& tx, std::int64_t customer_id, std::int6
          "UPDATE OR FAIL customers SET last_inbound_at = ? WHERE id = ? AND (last_inbound_at IS NULL OR last_inbound_at <= ?)");
   s.bind(1, at).bind(2, customer_id).bind(3, at - kLastInboundStep);
   return s.run();
-}
-
-Result<std::optional<std::int64_t>> OutboxStore::last_inbound(Tx& tx, std::int64_t customer_id) {
-  Stmt s(tx, "SELECT last_inbound_at FROM customers WHERE id = ?");
-  s.bind(1, customer_id);
-  auto row = s.step();
-  if (!row) return std::unexpected(row.error());
-  if (!*row || s.is_null(0)) return std::optional<std::int64_t>();
-  return std::optional<std::int64_t>(s.int64(0));
 }
 
 }  // namespace comptoir::storage

@@ -97,7 +97,6 @@ class OutboxStore {
   // taken to close up to a minute early, never late.
   static constexpr std::int64_t kLastInboundStep = 60;
   Status set_last_inbound(Tx& tx, std::int64_t customer_id, std::int64_t at);
-  Result<std::optional<std::int64_t>> last_inbound(Tx& tx, std::int64_t customer_id);
 
  private:
   Status remember_early_status(Tx& tx, const std::string& channel, const std::string& external_id,

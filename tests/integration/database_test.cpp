@@ -649,6 +649,8 @@ TEST_F(DatabaseTest, ConnectionSettingsAreInEffect) {
     EXPECT_EQ(raw_int(h, "PRAGMA synchronous;"), std::optional<std::int64_t>(1));
     EXPECT_EQ(raw_int(h, "PRAGMA foreign_keys;"), std::optional<std::int64_t>(1));
     EXPECT_EQ(raw_int(h, "PRAGMA secure_delete;"), std::optional<std::int64_t>(1));
+    EXPECT_EQ(raw_int(h, "PRAGMA cache_size;"), std::optional<std::int64_t>(-32768));  // 32 MiB
+    EXPECT_EQ(raw_int(h, "PRAGMA wal_autocheckpoint;"), std::optional<std::int64_t>(4000));
     EXPECT_EQ(raw_int(h, "PRAGMA application_id;"), std::optional<std::int64_t>(kApplicationId));
     EXPECT_EQ(raw_int(h, "PRAGMA cipher_page_size;"), std::optional<std::int64_t>(4096));
     EXPECT_EQ(raw_int(h, "PRAGMA page_size;"), std::optional<std::int64_t>(4096));
